@@ -1,0 +1,1 @@
+"""The conversation engine: parent flows, content and safety screening. No Telegram here."""

@@ -1,0 +1,1 @@
+"""Content models, loading with line numbers, and validation."""

@@ -1,0 +1,1 @@
+"""Crisis and clinical-boundary screening."""
