@@ -1,0 +1,1 @@
+"""The application core: one transaction per update, workers, sender, jobs."""

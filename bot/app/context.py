@@ -1,0 +1,154 @@
+"""The unit of work for one processed update.
+
+Everything a handler does — state changes, outgoing messages, audit entries, scheduled
+jobs — goes through one :class:`Ctx` bound to one database transaction. The outgoing
+messages are written to the outbox in that same transaction, so either all of it happens
+or none of it does, and a crash can never send a reply for a change that was rolled back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import Settings
+from bot.storage.models import AuditEntry, DailyStat, Job
+from flows.callbacks import encode
+from flows.content import Content
+from flows.events import Action, Button, SendText
+
+
+@dataclass
+class Ctx:
+    """What a handler may touch while processing one inbound event."""
+
+    session: AsyncSession
+    now: datetime
+    settings: Settings
+    content: Content
+    actions: list[Action] = field(default_factory=list)
+    # Set by /forget: the update being processed is deleted instead of kept until purge.
+    drop_current_update: bool = False
+
+    @property
+    def secret(self) -> bytes:
+        return self.settings.secret
+
+    # --- saying things ---------------------------------------------------------------------
+
+    def text(self, key: str, lang: str, **params: Any) -> str:
+        return self.content.text(key, lang, **params)
+
+    def send(self, action: Action) -> None:
+        self.actions.append(action)
+
+    def say(
+        self,
+        chat_id: int,
+        key: str,
+        lang: str,
+        *,
+        buttons: tuple[tuple[Button, ...], ...] = (),
+        reply_to: int | None = None,
+        meta: dict[str, Any] | None = None,
+        **params: Any,
+    ) -> None:
+        """Send the content text ``key`` (the only way the line speaks besides a specialist)."""
+        self.actions.append(
+            SendText(
+                chat_id,
+                self.content.text(key, lang, **params),
+                buttons=buttons,
+                reply_to_message_id=reply_to,
+                meta=meta or {},
+            )
+        )
+
+    def button(self, chat_id: int, label: str, action: str, arg: str = "") -> Button:
+        """A signed button for ``chat_id`` (``label`` is already-resolved content text)."""
+        return Button(label, encode(self.secret, chat_id, action, arg))
+
+    def text_button(self, chat_id: int, key: str, lang: str, action: str, arg: str = "") -> Button:
+        return self.button(chat_id, self.content.text(key, lang), action, arg)
+
+    # --- records ---------------------------------------------------------------------------
+
+    async def audit(
+        self,
+        actor: str,
+        action: str,
+        *,
+        pseudonym: str | None = None,
+        category: str | None = None,
+        evidence: list[str] | tuple[str, ...] = (),
+        details: dict[str, Any] | None = None,
+        legal_hold: bool = False,
+    ) -> None:
+        """An audit entry. Never pass message text here."""
+        self.session.add(
+            AuditEntry(
+                at=self.now,
+                actor=actor,
+                action=action,
+                pseudonym=pseudonym,
+                category=category,
+                evidence=list(evidence),
+                details=details or {},
+                legal_hold=legal_hold,
+            )
+        )
+
+    async def bump(self, metric: str, n: int = 1, day: date | None = None) -> None:
+        """Add ``n`` to today's aggregate counter (kept after texts are purged)."""
+        d = day or self.now.date()
+        res = await self.session.execute(
+            update(DailyStat)
+            .where(DailyStat.day == d, DailyStat.metric == metric)
+            .values(value=DailyStat.value + n)
+        )
+        if getattr(res, "rowcount", 0) == 0:
+            self.session.add(DailyStat(day=d, metric=metric, value=n))
+            await self.session.flush()
+
+    async def schedule(
+        self,
+        kind: str,
+        due_at: datetime,
+        *,
+        chat_id: int | None = None,
+        parent_id: int | None = None,
+        payload: dict[str, Any] | None = None,
+    ) -> Job:
+        """A job delivered later as an ``internal`` inbound event in ``chat_id``'s order."""
+        job = Job(
+            kind=kind,
+            due_at=due_at,
+            chat_id=chat_id,
+            parent_id=parent_id,
+            payload=payload or {},
+            done_at=None,
+        )
+        self.session.add(job)
+        await self.session.flush()
+        return job
+
+    async def cancel_jobs(self, *, kind: str | None = None, parent_id: int | None = None,
+                          chat_id: int | None = None) -> None:
+        q = update(Job).where(Job.done_at.is_(None))
+        if kind is not None:
+            q = q.where(Job.kind == kind)
+        if parent_id is not None:
+            q = q.where(Job.parent_id == parent_id)
+        if chat_id is not None:
+            q = q.where(Job.chat_id == chat_id)
+        await self.session.execute(q.values(done_at=self.now))
+
+    async def pending_jobs(self, kind: str, chat_id: int) -> list[Job]:
+        rows = await self.session.scalars(
+            select(Job).where(Job.kind == kind, Job.chat_id == chat_id, Job.done_at.is_(None))
+        )
+        return list(rows)

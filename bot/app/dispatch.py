@@ -1,0 +1,245 @@
+"""Routes one inbound event. Crisis screening comes first, in every state, for everyone.
+
+Order for a parent's message:
+1. screen the text (message, caption or edit) for crisis — before anything else, even for
+   a blocked user or a parent talking with a specialist; a crisis gets the 24/7 lines at
+   once and the front of the queue;
+2. blocks and floods (a blocked user's messages are still screened, see 1);
+3. an open handoff (queued or with a peer) gets the message; otherwise the parent flow.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from bot.app import parents as parents_mod
+from bot.app.context import Ctx
+from bot.storage.models import Parent, Staff
+from flows.callbacks import decode
+from flows.content.models import Region
+from flows.effects import (
+    CancelCheckins,
+    Effect,
+    ForgetConfirmed,
+    LanguageChanged,
+    LeaveQueue,
+    PlanChosen,
+    RequestPeer,
+    ResourcesShared,
+    ScheduleCheckin,
+    SetRegion,
+    TopicChosen,
+)
+from flows.events import AnswerCallback, Inbound, LeaveChat, SendText
+from flows.parent import flow as parent_flow
+from flows.safety import assess
+from flows.safety.assess import Assessment
+from flows.safety.response import crisis_reply
+from handoff import api as handoff
+
+log = logging.getLogger(__name__)
+
+HANDED_OFF = "handed_off"
+# While a conversation is open, these belong to the handoff; other commands to the flow.
+HANDOFF_COMMANDS = frozenset({"end", "newpeer", "stop", "talk"})
+FLOOD_WINDOW_SECONDS = 10
+FLOOD_MAX_IN_WINDOW = 15
+
+
+def screened_text(ev: Inbound) -> str | None:
+    """The words to screen: message text, a caption, an edit, a command's arguments."""
+    if ev.kind in ("text", "media", "edited"):
+        return ev.text
+    if ev.kind == "command":
+        return ev.args or None
+    return None
+
+
+async def dispatch(ctx: Ctx, ev: Inbound) -> None:
+    if ev.kind == "internal":
+        await _internal(ctx, ev.internal)
+        return
+    if ev.kind == "group" or (ev.chat_type != "private" and ev.kind != "member"):
+        await _group(ctx, ev)
+        return
+    if ev.kind == "member":
+        await _member(ctx, ev)
+        return
+    if ev.user_id is None:
+        return
+    staff = await ctx.session.get(Staff, ev.user_id)
+    if staff is not None:
+        if ev.kind == "edited":
+            return  # an edit can't be un-sent to the parent; the specialist sends again
+        await handoff.staff_event(ctx, staff, ev)
+        return
+    await parent_event(ctx, ev)
+
+
+async def parent_event(ctx: Ctx, ev: Inbound) -> None:
+    parent = await parents_mod.get_or_create_parent(ctx, ev)
+    text = screened_text(ev)
+    assessment = assess(text, parent.lang) if text else None
+
+    if assessment is not None and assessment.crisis:
+        await crisis(ctx, parent, ev, assessment)
+        return
+
+    if parent.blocked_until is not None and parent.blocked_until > ctx.now:
+        if ev.kind == "callback" and ev.callback_id:
+            ctx.send(AnswerCallback(ev.callback_id))
+        return  # screened above; otherwise a blocked user gets silence until the block ends
+
+    if ev.kind == "edited":
+        ctx.say(ev.chat_id, "common.edited_ignored", parent.lang)
+        return
+
+    conv = await handoff.open_conversation(ctx, parent)
+    if conv is not None and _belongs_to_handoff(ctx, ev):
+        await handoff.parent_event(ctx, parent, conv, ev)
+        return
+    await run_flow(ctx, parent, ev, assessment, in_handoff=conv is not None)
+
+
+def _belongs_to_handoff(ctx: Ctx, ev: Inbound) -> bool:
+    if ev.kind == "command":
+        return (ev.command or "") in HANDOFF_COMMANDS
+    if ev.kind == "callback":
+        cb = decode(ctx.secret, ev.chat_id, ev.callback_data)
+        return cb is None or cb.action.startswith("h.")
+    return True
+
+
+async def crisis(ctx: Ctx, parent: Parent, ev: Inbound, a: Assessment) -> None:
+    """The crisis response: lines at once, front of the queue, alerts, audit."""
+    category = a.category or "general"
+    ctx.send(SendText(ev.chat_id, crisis_reply(a.category, parent.lang, ctx.content, ctx.now)))
+    if category == "domestic_violence":
+        parent.no_checkin = True
+        parent.flow_data = {**parent.flow_data, "no_checkin": True}
+        await ctx.cancel_jobs(kind="checkin", parent_id=parent.id)
+    await ctx.audit("system", "crisis_detected", pseudonym=parent.pseudonym, category=category,
+                    evidence=list(a.evidence))
+    await ctx.bump("crisis_escalations")
+    conv = await handoff.open_conversation(ctx, parent)
+    await handoff.escalate_crisis(ctx, parent, category, tuple(a.evidence))
+    if conv is not None and conv.status == "active" and ev.kind in ("text", "media"):
+        await handoff.parent_event(ctx, parent, conv, ev)  # the specialist sees their words
+    elif ev.kind in ("text", "media") and ev.text:
+        conv = await handoff.open_conversation(ctx, parent)
+        if conv is not None and conv.status == "queued" and not conv.waiting_note:
+            conv.waiting_note = ev.text[:2000]  # the peer should not make them repeat it
+    if ev.kind == "callback" and ev.callback_id:
+        ctx.send(AnswerCallback(ev.callback_id))
+    parent.flow_state = HANDED_OFF
+
+
+async def run_flow(ctx: Ctx, parent: Parent, ev: Inbound, assessment: Assessment | None,
+                   *, in_handoff: bool) -> None:
+    data = dict(parent.flow_data or {})
+    data["retention_days"] = ctx.settings.retention_days
+    if parent.no_checkin:
+        data["no_checkin"] = True
+    snap = parent_flow.ParentSnapshot(
+        parent_id=parent.id,
+        chat_id=parent.chat_id,
+        lang=parent.lang,
+        state=parent.flow_state,
+        data=data,
+        region=_region(parent),
+        in_handoff=in_handoff,
+    )
+    result = parent_flow.handle(snap, ev, ctx.content, ctx.now, ctx.secret, assessment)
+    parent.flow_state = result.state
+    parent.flow_data = result.data
+    parent.lang = result.lang
+    ctx.actions.extend(result.actions)
+    for effect in result.effects:
+        await apply_effect(ctx, parent, effect)
+
+
+def _region(parent: Parent) -> Region | None:
+    if not (parent.region_zip or parent.region_state or parent.region_county):
+        return None
+    return Region(zip=parent.region_zip, state=parent.region_state, county=parent.region_county)
+
+
+async def apply_effect(ctx: Ctx, parent: Parent, effect: Effect) -> None:
+    if isinstance(effect, RequestPeer):
+        await handoff.request_peer(ctx, parent, experience=effect.experience, note=effect.note)
+        parent.flow_state = HANDED_OFF
+    elif isinstance(effect, LeaveQueue):
+        conv = await handoff.open_conversation(ctx, parent)
+        if conv is not None:
+            await handoff.leave(ctx, parent, conv)
+    elif isinstance(effect, SetRegion):
+        parent.region_zip, parent.region_state, parent.region_county = (
+            effect.zip, effect.state, effect.county)
+    elif isinstance(effect, ScheduleCheckin):
+        if not parent.no_checkin:
+            await ctx.schedule("checkin", effect.due_at, chat_id=parent.chat_id,
+                               parent_id=parent.id, payload={"key": effect.key})
+    elif isinstance(effect, CancelCheckins):
+        await ctx.cancel_jobs(kind="checkin", parent_id=parent.id)
+    elif isinstance(effect, ForgetConfirmed):
+        await handoff.forget_parent(ctx, parent)
+        await parents_mod.forget_parent(ctx, parent)
+        ctx.drop_current_update = True
+    elif isinstance(effect, ResourcesShared):
+        await ctx.bump("resources_shared", len(effect.ids))
+        shared = list(dict.fromkeys([*parent.flow_data.get("shared", []), *effect.ids]))[-30:]
+        parent.flow_data = {**parent.flow_data, "shared": shared}
+    elif isinstance(effect, TopicChosen):
+        await ctx.bump(f"topic:{effect.id}")
+        parent.flow_data = {**parent.flow_data, "topic": effect.id}
+    elif isinstance(effect, PlanChosen):
+        await ctx.bump("plans_chosen")
+    elif isinstance(effect, LanguageChanged):
+        parent.lang = effect.lang
+
+
+async def _internal(ctx: Ctx, payload: dict[str, Any]) -> None:
+    job = str(payload.get("job", ""))
+    if job == "delivery_failed":
+        await handoff.delivery_failed(ctx, int(payload.get("chat_id", 0)))
+        return
+    if job.startswith("h."):
+        await handoff.internal_job(ctx, job, payload)
+        return
+    if job == "checkin":
+        parent_id = payload.get("parent_id")
+        parent = await ctx.session.get(Parent, parent_id) if parent_id is not None else None
+        if parent is None or parent.unreachable or parent.no_checkin:
+            return
+        conv = await handoff.open_conversation(ctx, parent)
+        ev = Inbound(kind="internal", chat_id=parent.chat_id, user_id=parent.tg_user_id,
+                     internal=payload)
+        await run_flow(ctx, parent, ev, None, in_handoff=conv is not None)
+        return
+    log.warning("unknown internal job kind %s", job)
+
+
+async def _group(ctx: Ctx, ev: Inbound) -> None:
+    """The line is one-to-one; in a group or channel it says so once and leaves."""
+    if ev.kind == "callback" and ev.callback_id:
+        ctx.send(AnswerCallback(ev.callback_id))
+    if ev.chat_id == ctx.settings.staff_chat_id:
+        return  # the staff group only receives alerts
+    if ev.chat_type == "channel":
+        ctx.send(LeaveChat(ev.chat_id))
+        return
+    ctx.say(ev.chat_id, "common.group_not_supported", "en")
+    ctx.send(LeaveChat(ev.chat_id))
+
+
+async def _member(ctx: Ctx, ev: Inbound) -> None:
+    if ev.chat_type == "private":
+        if ev.text == "kicked":  # the parent blocked the bot
+            await handoff.delivery_failed(ctx, ev.chat_id)
+        return
+    if ev.chat_id == ctx.settings.staff_chat_id:
+        return
+    if ev.text in ("member", "administrator"):
+        ctx.say(ev.chat_id, "common.group_not_supported", "en")
+        ctx.send(LeaveChat(ev.chat_id))

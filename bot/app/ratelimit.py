@@ -1,0 +1,78 @@
+"""One rate limiter for every outgoing call, following Telegram's published limits.
+
+Telegram allows about 30 messages a second overall, about 1 a second into one chat
+(short bursts tolerated) and 20 a minute into a group. Exceeding them earns 429s and,
+repeatedly, a flood ban. The limiter uses GCRA (a token bucket expressed as a
+"theoretical arrival time" per key), which needs one number per key: cheap in memory
+and, for replicas, cheap to keep in a shared database row (see ``SharedRateLimiter``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    interval: float  # seconds between requests at the sustained rate
+    tolerance: float  # how far ahead a burst may run, in seconds
+
+    @classmethod
+    def per_second(cls, rate: float, burst: int = 1) -> Limit:
+        interval = 1.0 / rate
+        return cls(interval, max(0, burst - 1) * interval)
+
+
+class LocalRateLimiter:
+    """Per-process GCRA limiter over a global key and a per-chat key."""
+
+    def __init__(
+        self,
+        global_per_second: float = 30.0,
+        chat_per_second: float = 1.0,
+        chat_burst: int = 3,
+        group_per_minute: int = 20,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.global_limit = Limit.per_second(global_per_second, burst=max(1, int(global_per_second)))
+        self.chat_limit = Limit.per_second(chat_per_second, chat_burst)
+        self.group_limit = Limit.per_second(group_per_minute / 60.0, 3)
+        self._tat: dict[str, float] = {}
+        self._clock = clock
+        self._lock = asyncio.Lock()
+
+    def _limits_for(self, chat_id: int | None) -> list[tuple[str, Limit]]:
+        keys: list[tuple[str, Limit]] = [("*", self.global_limit)]
+        if chat_id is not None:
+            keys.append((f"c{chat_id}", self.group_limit if chat_id < 0 else self.chat_limit))
+        return keys
+
+    def reserve(self, chat_id: int | None) -> float:
+        """Book the next slot for ``chat_id``; returns how long to wait for it."""
+        now = self._clock()
+        limits = self._limits_for(chat_id)
+        wait = 0.0
+        for key, lim in limits:
+            tat = max(self._tat.get(key, now), now)
+            wait = max(wait, tat - lim.tolerance - now)
+        start = now + wait
+        for key, lim in limits:
+            self._tat[key] = max(self._tat.get(key, start), start) + lim.interval
+        if len(self._tat) > 50_000:  # forget idle chats
+            self._tat = {k: v for k, v in self._tat.items() if v > now}
+        return wait
+
+    async def acquire(self, chat_id: int | None) -> None:
+        async with self._lock:
+            wait = self.reserve(chat_id)
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+    def penalize(self, chat_id: int | None, seconds: float) -> None:
+        """Telegram said 429: nothing more to that chat until ``retry_after`` has passed."""
+        now = self._clock()
+        key = "*" if chat_id is None else f"c{chat_id}"
+        self._tat[key] = max(self._tat.get(key, now), now + seconds)

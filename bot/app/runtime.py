@@ -1,0 +1,188 @@
+"""Starting and stopping the whole line in one process.
+
+``LineRuntime`` wires the parts together: the database (migrated on start), content with
+hot reload, the inbox workers, the outbox sender, the job runner, intake by long polling
+or webhook, and the aiohttp server. ``stop()`` drains in-flight work within a few
+seconds, which is what SIGTERM calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import warnings
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import text
+
+from bot.app.jobs import JobRunner
+from bot.app.processor import Processor
+from bot.app.ratelimit import LocalRateLimiter
+from bot.app.sender import Limiter, Sender
+from bot.app.workers import InboxWorkers, replica_id
+from bot.config import Settings
+from bot.storage import inbox, outbox
+from bot.storage.db import Database
+from bot.storage.migrate import upgrade
+from bot.telegram.client import Outcome, build_application, call
+from bot.telegram.polling import Poller
+from bot.web.server import WEBHOOK_PATH, make_web_app
+from flows import safety
+from flows.content import ContentStore
+
+log = logging.getLogger(__name__)
+
+WebExtender = Callable[[web.Application, "LineRuntime"], None]
+
+
+class LineRuntime:
+    """Everything that runs for one bot process (one replica)."""
+
+    def __init__(self, settings: Settings, *, db: Database | None = None,
+                 limiter: Limiter | None = None, web_extenders: list[WebExtender] | None = None,
+                 serve_web: bool = True) -> None:
+        self.settings = settings
+        self.db = db or Database(settings.database_url)
+        self.owner = replica_id()
+        self.content = ContentStore(settings.content_dir)
+        self.limiter = limiter or LocalRateLimiter(
+            settings.rate_global_per_second, settings.rate_chat_per_second,
+            settings.rate_chat_burst, settings.rate_group_per_minute,
+        )
+        self.application = build_application(settings.telegram_token, settings.bot_base_url)
+        self.sender = Sender(self.db, self._call, self.limiter, owner=self.owner)
+        self.processor = Processor(self.db, settings, self.content,
+                                   after_commit=self.sender.wake.set)
+        self.workers = InboxWorkers(self.db, self.processor.process, self.processor.give_up,
+                                    concurrency=settings.workers, owner=self.owner)
+        self.jobs = JobRunner(self.db, settings.retention_days, self.workers.wake)
+        self.poller: Poller | None = None
+        self.web_extenders = web_extenders or []
+        self.serve_web = serve_web
+        self.web_runner: web.AppRunner | None = None
+        self.web_port: int | None = None
+        self._tasks: list[asyncio.Task[Any]] = []
+        self.started_at: datetime | None = None
+        self._stopped = asyncio.Event()
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await upgrade(self.db)
+        self._use_safety_rules()
+        await self.application.initialize()
+        self.started_at = datetime.now(UTC)
+        self._spawn(self.workers.run(), "inbox-workers")
+        self._spawn(self.sender.run(), "outbox-sender")
+        self._spawn(self.jobs.run(), "jobs")
+        self._spawn(self._watch_content(), "content-watch")
+        if self.serve_web or self.settings.webhook_mode:
+            await self._start_web()
+        if self.settings.webhook_mode:
+            await self.application.bot.set_webhook(
+                self.settings.webhook_url.rstrip("/") + WEBHOOK_PATH,
+                secret_token=self.settings.webhook_secret or None,
+                allowed_updates=["message", "edited_message", "callback_query",
+                                 "my_chat_member", "channel_post"],
+            )
+        else:
+            await self.application.bot.delete_webhook(drop_pending_updates=False)
+            self.poller = Poller(self.db, self._get_updates, self.workers.wake.set)
+            self._spawn(self.poller.run(), "poller")
+        log.info("parentline started (%s mode, replica %s)",
+                 "webhook" if self.settings.webhook_mode else "polling", self.owner)
+
+    async def stop(self, timeout: float = 5.0) -> None:
+        """Stop taking work, let in-flight rows finish, close everything."""
+        if self.poller is not None:
+            self.poller.stop()
+        self.workers.stop()
+        self.jobs.stop()
+        await self.workers.drain(timeout / 2)
+        self.sender.stop()
+        await self.sender.drain(timeout / 2)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.web_runner is not None:
+            await self.web_runner.cleanup()
+        with contextlib.suppress(Exception):
+            await self.application.shutdown()
+        await self.db.dispose()
+        self._stopped.set()
+        log.info("parentline stopped")
+
+    async def run_forever(self) -> None:
+        """Start, then wait for SIGTERM/SIGINT (SIGHUP reloads content)."""
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        self.content.install_sighup(loop)
+        await self.start()
+        await stop.wait()
+        await self.stop()
+
+    def _spawn(self, coro: Awaitable[Any], name: str) -> None:
+        self._tasks.append(asyncio.create_task(coro, name=name))  # type: ignore[arg-type]
+
+    # --- parts ------------------------------------------------------------------------------
+
+    async def _call(self, chat_id: int | None, method: str, params: dict[str, Any]) -> Outcome:
+        return await call(self.application.bot, chat_id, method, params)
+
+    async def _get_updates(self, offset: int | None, timeout: int) -> list[dict[str, Any]]:
+        kwargs: dict[str, Any] = {"timeout": timeout, "allowed_updates": [
+            "message", "edited_message", "callback_query", "my_chat_member", "channel_post"]}
+        if offset is not None:
+            kwargs["offset"] = offset
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # PTB nudges towards get_updates(); we want raw JSON
+            result = await self.application.bot.do_api_request(
+                "getUpdates", api_kwargs=kwargs, read_timeout=timeout + 10)
+        return [u for u in result if isinstance(u, dict)] if isinstance(result, list) else []
+
+    def _use_safety_rules(self) -> None:
+        rules = getattr(self.content.current, "safety_rules", None)
+        if rules is not None:
+            safety.use_rules(rules)
+
+    async def _watch_content(self) -> None:
+        while True:
+            await asyncio.sleep(2.0)
+            try:
+                if self.content.changed():
+                    problems = self.content.reload()
+                    errors = [p for p in problems if p.severity == "error"]
+                    if errors:
+                        log.error("content reload refused (%d errors); still serving the last "
+                                  "good content. First: %s", len(errors), errors[0])
+                    else:
+                        self._use_safety_rules()
+                        log.info("content reloaded")
+            except Exception:
+                log.exception("content watch failed")
+
+    async def _start_web(self) -> None:
+        app = make_web_app(self.db, webhook_secret=self.settings.webhook_secret,
+                           on_stored=self.workers.wake.set, ready=self.readiness)
+        for extend in self.web_extenders:
+            extend(app, self)
+        self.web_runner = web.AppRunner(app, access_log=None)
+        await self.web_runner.setup()
+        site = web.TCPSite(self.web_runner, self.settings.web_host, self.settings.web_port)
+        await site.start()
+        server = getattr(site, "_server", None)
+        sockets = getattr(server, "sockets", None) or []
+        self.web_port = sockets[0].getsockname()[1] if sockets else self.settings.web_port
+
+    async def readiness(self) -> dict[str, Any]:
+        async with self.db.read() as s:
+            await s.execute(text("SELECT 1"))
+            return {"inbox_backlog": await inbox.backlog(s),
+                    "outbox_pending": await outbox.pending_count(s)}

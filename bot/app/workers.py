@@ -1,0 +1,146 @@
+"""Inbox workers: each chat strictly in order, different chats concurrently.
+
+A worker leases a chat, processes its pending rows oldest first (one transaction per
+row), and lets the chat go. In one process the lease is an in-memory set; with several
+replicas on PostgreSQL it is also a row in ``chat_leases`` taken by one atomic upsert.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from bot.storage import inbox
+from bot.storage.db import Database
+from bot.storage.models import InboxRow
+
+log = logging.getLogger(__name__)
+
+LEASE_SECONDS = 30.0
+GIVE_UP_AFTER = 3
+
+RowHandler = Callable[[int], Awaitable[None]]  # processes one row id in its own transaction
+FailureHandler = Callable[[InboxRow], Awaitable[None]]  # last resort after GIVE_UP_AFTER
+
+
+def replica_id() -> str:
+    return f"{os.uname().nodename[:20]}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+class InboxWorkers:
+    """Pulls chats with pending rows and processes them, at most ``concurrency`` at once."""
+
+    def __init__(self, db: Database, handle: RowHandler, on_give_up: FailureHandler, *,
+                 concurrency: int = 8, owner: str | None = None,
+                 shared_leases: bool | None = None) -> None:
+        self.db = db
+        self.handle = handle
+        self.on_give_up = on_give_up
+        self.concurrency = concurrency
+        self.owner = owner or replica_id()
+        # Leases in the database are only needed when several processes share it.
+        self.shared_leases = (not db.sqlite) if shared_leases is None else shared_leases
+        self.wake = asyncio.Event()
+        self._active: set[int] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._stopping = False
+        self.processed = 0
+
+    def stop(self) -> None:
+        self._stopping = True
+        self.wake.set()
+
+    async def run(self) -> None:
+        while not self._stopping:
+            self.wake.clear()
+            started = 0
+            try:
+                started = await self._start_some()
+            except Exception:
+                log.exception("inbox: could not read pending chats")
+            if started == 0 or len(self._tasks) >= self.concurrency:
+                try:
+                    await asyncio.wait_for(self.wake.wait(), timeout=0.2)
+                except TimeoutError:
+                    pass
+
+    async def drain(self, timeout: float = 5.0) -> None:
+        """Let in-flight chats finish their current row (used on SIGTERM)."""
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=timeout)
+
+    async def _start_some(self) -> int:
+        room = self.concurrency - len(self._tasks)
+        if room <= 0:
+            return 0
+        chats = await inbox.pending_chats(self.db, room, exclude=self._active)
+        started = 0
+        for chat_id in chats:
+            if chat_id in self._active:
+                continue
+            if self.shared_leases and not await inbox.take_chat(
+                self.db, chat_id, self.owner, datetime.now(UTC), LEASE_SECONDS
+            ):
+                continue
+            self._active.add(chat_id)
+            task = asyncio.create_task(self._run_chat(chat_id))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            started += 1
+        return started
+
+    async def _run_chat(self, chat_id: int) -> None:
+        try:
+            while not self._stopping:
+                rows = await inbox.next_rows(self.db, chat_id, limit=10)
+                if not rows:
+                    break
+                for row in rows:
+                    if self._stopping:
+                        break
+                    await self._process(row)
+                    if self.shared_leases:
+                        await inbox.take_chat(self.db, chat_id, self.owner, datetime.now(UTC),
+                                              LEASE_SECONDS)
+        except Exception:
+            log.exception("inbox: chat worker failed")
+        finally:
+            self._active.discard(chat_id)
+            if self.shared_leases:
+                try:
+                    await inbox.release_chat(self.db, chat_id, self.owner)
+                except Exception:
+                    log.exception("inbox: could not release a chat lease")
+            self.wake.set()
+
+    async def _process(self, row: InboxRow) -> None:
+        try:
+            await self.handle(row.id)
+            self.processed += 1
+        except Exception as exc:
+            log.error("inbox row %s failed (%s); will retry", row.id, type(exc).__name__,
+                      exc_info=_scrubbed(exc))
+            gave_up = await inbox.mark_failed_attempt(
+                self.db, row.id, type(exc).__name__, GIVE_UP_AFTER, datetime.now(UTC)
+            )
+            if gave_up:
+                try:
+                    await self.on_give_up(row)
+                except Exception:
+                    log.exception("inbox row %s: fallback failed", row.id)
+            else:
+                await asyncio.sleep(0.05)
+
+
+def _scrubbed(exc: BaseException) -> tuple[type[BaseException], BaseException, object]:
+    """The traceback without the exception's message, which could quote a parent's words."""
+    clean = type(exc).__new__(type(exc)) if not isinstance(exc, OSError) else exc
+    try:
+        clean.args = ()
+    except Exception:
+        clean = RuntimeError(type(exc).__name__)
+    return (type(clean), clean, exc.__traceback__)

@@ -1,0 +1,227 @@
+"""The ``parentline`` command: run the line, try the demo, check content, manage the roster."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from bot.config import MISSING_TOKEN_HELP, Settings
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def setup_logging(level: str = "INFO") -> None:
+    """Logs carry ids, counts and categories — never message text or names."""
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("httpx", "httpcore", "aiohttp.access", "telegram.ext", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+# --- run ------------------------------------------------------------------------------------
+
+
+def cmd_run(_args: argparse.Namespace) -> int:
+    settings = _settings()
+    if not settings.telegram_token:
+        print(MISSING_TOKEN_HELP, file=sys.stderr)
+        return 2
+    setup_logging(settings.log_level)
+    from bot.app.runtime import LineRuntime
+    from bot.web.extensions import default_extenders
+
+    async def main() -> None:
+        runtime = LineRuntime(settings, web_extenders=default_extenders())
+        await runtime.run_forever()
+
+    asyncio.run(main())
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    setup_logging("WARNING")
+    from bot.demo.run import run_demo
+
+    return asyncio.run(run_demo(port=args.port, open_browser=False))
+
+
+# --- content ---------------------------------------------------------------------------------
+
+
+def cmd_content_check(args: argparse.Namespace) -> int:
+    from flows.content import check_content
+
+    settings = _settings()
+    directory = Path(args.dir) if args.dir else settings.content_dir
+    if not directory.is_dir():
+        print(f"{directory}: no such content folder", file=sys.stderr)
+        return 1
+    today = date.fromisoformat(args.today) if args.today else None
+    problems = check_content(directory, max_age_days=args.max_age_days
+                             or settings.resource_max_age_days, today=today)
+    errors = [p for p in problems if p.severity == "error"]
+    warnings_ = [p for p in problems if p.severity != "error"]
+    for p in errors + warnings_:
+        print(p)
+    if errors:
+        print(f"\n{len(errors)} error(s), {len(warnings_)} warning(s). "
+              "Fix the errors above; the running bot keeps serving the last good content.")
+        return 1
+    print(f"content OK ({len(warnings_)} warning(s)).")
+    return 0
+
+
+def cmd_flows_diagram(args: argparse.Namespace) -> int:
+    from flows.parent.diagram import write_diagrams
+
+    for path in write_diagrams(Path(args.out)):
+        print(path)
+    return 0
+
+
+def cmd_safety_eval(args: argparse.Namespace) -> int:
+    from flows.safety.evaluate import main as eval_main
+
+    return int(eval_main(args.file))
+
+
+# --- roster ---------------------------------------------------------------------------------
+
+
+def _split(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+async def _with_db(fn_name: str, args: argparse.Namespace) -> int:
+    from bot.storage.db import Database
+    from bot.storage.migrate import upgrade
+    from handoff import roster
+
+    db = Database(_settings().database_url)
+    try:
+        await upgrade(db)
+        async with db.tx() as s:
+            if fn_name == "add":
+                try:
+                    staff = await roster.add_staff(
+                        s, args.telegram_user_id, args.name, args.role,
+                        _split(args.languages) or ["en"], args.max_active,
+                        _split(args.experience), datetime.now(UTC),
+                    )
+                except ValueError as exc:
+                    print(f"error: {exc}", file=sys.stderr)
+                    return 1
+                print(f"added {staff.name} ({staff.role}, {','.join(staff.languages)}, "
+                      f"max {staff.max_active})")
+            elif fn_name == "list":
+                rows = await roster.list_staff(s)
+                if not rows:
+                    print("no staff yet: parentline staff add TELEGRAM_USER_ID --name NAME")
+                for st in rows:
+                    duty = "on duty" + (" (paused)" if st.paused else "") if st.on_duty else "off"
+                    print(f"{st.tg_user_id}\t{st.name}\t{st.role}\t{','.join(st.languages)}\t"
+                          f"max {st.max_active}\t{','.join(st.experience) or '-'}\t{duty}")
+            elif fn_name == "remove":
+                if not await roster.remove_staff(s, args.telegram_user_id):
+                    print(f"no staff member with id {args.telegram_user_id}", file=sys.stderr)
+                    return 1
+                print(f"removed {args.telegram_user_id}")
+        return 0
+    finally:
+        await db.dispose()
+
+
+def cmd_staff(args: argparse.Namespace) -> int:
+    return asyncio.run(_with_db(args.staff_cmd, args))
+
+
+def cmd_db_upgrade(_args: argparse.Namespace) -> int:
+    from bot.storage.db import Database
+    from bot.storage.migrate import upgrade
+
+    async def go() -> None:
+        db = Database(_settings().database_url)
+        await upgrade(db)
+        await db.dispose()
+
+    asyncio.run(go())
+    print("database schema is up to date")
+    return 0
+
+
+# --- parser ---------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="parentline", description=__doc__)
+    sub = p.add_subparsers(dest="command")
+
+    sub.add_parser("run", help="run the line (needs PARENTLINE_TELEGRAM_TOKEN)").set_defaults(
+        fn=cmd_run)
+    demo = sub.add_parser("demo", help="try it in a browser: no token, no server needed")
+    demo.add_argument("--port", type=int, default=8080)
+    demo.set_defaults(fn=cmd_demo)
+
+    content = sub.add_parser("content", help="coordinator tools for content/")
+    csub = content.add_subparsers(dest="content_cmd", required=True)
+    check = csub.add_parser("check", help="validate every content file")
+    check.add_argument("dir", nargs="?")
+    check.add_argument("--max-age-days", type=int, default=None)
+    check.add_argument("--today", help="pretend today is YYYY-MM-DD (for testing)")
+    check.set_defaults(fn=cmd_content_check)
+
+    flows = sub.add_parser("flows", help="conversation flow tools")
+    fsub = flows.add_subparsers(dest="flows_cmd", required=True)
+    diag = fsub.add_parser("diagram", help="write a Mermaid diagram of each flow")
+    diag.add_argument("--out", default="docs/flows")
+    diag.set_defaults(fn=cmd_flows_diagram)
+
+    safety = sub.add_parser("safety", help="crisis screening tools")
+    ssub = safety.add_subparsers(dest="safety_cmd", required=True)
+    ev = ssub.add_parser("eval", help="recall and false positives on a labelled file")
+    ev.add_argument("file")
+    ev.set_defaults(fn=cmd_safety_eval)
+
+    staff = sub.add_parser("staff", help="the roster of peer specialists and coordinators")
+    stsub = staff.add_subparsers(dest="staff_cmd", required=True)
+    add = stsub.add_parser("add", help="add or update a staff member")
+    add.add_argument("telegram_user_id", type=int)
+    add.add_argument("--name", required=True, help="display name the parent sees")
+    add.add_argument("--role", choices=["specialist", "coordinator"], default="specialist")
+    add.add_argument("--languages", default="en", help="e.g. en,es")
+    add.add_argument("--max-active", type=int, default=3)
+    add.add_argument("--experience", default="",
+                     help="e.g. child-welfare,juvenile-justice,iep,own-mental-health,recovery,"
+                          "kinship,teen-parent")
+    add.set_defaults(fn=cmd_staff)
+    stsub.add_parser("list", help="list the roster").set_defaults(fn=cmd_staff)
+    rm = stsub.add_parser("remove", help="remove a staff member")
+    rm.add_argument("telegram_user_id", type=int)
+    rm.set_defaults(fn=cmd_staff)
+
+    db = sub.add_parser("db", help="database tools")
+    dsub = db.add_subparsers(dest="db_cmd", required=True)
+    dsub.add_parser("upgrade", help="apply migrations").set_defaults(fn=cmd_db_upgrade)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "fn", None):
+        parser.print_help()
+        return 0
+    return int(args.fn(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

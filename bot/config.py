@@ -1,0 +1,90 @@
+"""Settings from ``PARENTLINE_*`` environment variables (and an optional ``.env``).
+
+One typed object, read once at start, so a typo in a variable name fails loudly in
+``parentline check-config`` rather than at 3 a.m. in the middle of a conversation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CONTENT_DIR = REPO_ROOT / "content"
+DEFAULT_DATA_DIR = REPO_ROOT / "var"
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set. Names match the README's configuration table."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PARENTLINE_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    telegram_token: str = ""
+    telegram_api_url: str = "https://api.telegram.org"
+    database_url: str = f"sqlite+aiosqlite:///{DEFAULT_DATA_DIR / 'parentline.db'}"
+    content_dir: Path = DEFAULT_CONTENT_DIR
+    staff_chat_id: int | None = None
+    web_host: str = "127.0.0.1"
+    web_port: int = 8080
+    webhook_url: str = ""
+    webhook_secret: str = ""
+    # A secret for signing buttons and dashboard cookies. Derived from the token when unset,
+    # so a single-machine install needs nothing extra; set it explicitly for replicas.
+    secret_key: str = ""
+
+    retention_days: int = Field(default=30, ge=1)
+    resource_max_age_days: int = Field(default=365, ge=1)
+    assignment_mode: Literal["pull", "push"] = "pull"
+    specialist_nudge: bool = True
+    media_relay: bool = True
+    default_max_active: int = Field(default=3, ge=1)
+    shift_reminder_hours: float = Field(default=4.0, gt=0)
+    idle_reminder_minutes: float = Field(default=45.0, gt=0)
+    parent_quiet_minutes: float = Field(default=20.0, gt=0)
+    queue_stale_minutes: float = Field(default=30.0, gt=0)
+    demo: bool = False
+
+    # Throughput knobs; defaults follow Telegram's published limits.
+    rate_global_per_second: float = 30.0
+    rate_chat_per_second: float = 1.0
+    rate_chat_burst: int = 3
+    rate_group_per_minute: int = 20
+    workers: int = Field(default=8, ge=1)
+    log_level: str = "INFO"
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _strip_slash(cls, v: str) -> str:
+        return v.rstrip("/")
+
+    @property
+    def webhook_mode(self) -> bool:
+        return bool(self.webhook_url)
+
+    @property
+    def secret(self) -> bytes:
+        """Key for callback signatures and cookies (stable across restarts)."""
+        base = self.secret_key or ("parentline:" + self.telegram_token)
+        return hashlib.sha256(base.encode()).digest()
+
+    @property
+    def bot_base_url(self) -> str:
+        """What python-telegram-bot appends the token to: ``{root}/bot``."""
+        return f"{self.telegram_api_url}/bot"
+
+
+MISSING_TOKEN_HELP = """\
+parentline needs a Telegram bot token to talk to Telegram.
+
+  1. In Telegram, open a chat with @BotFather and send /newbot.
+  2. Pick a name and a username; BotFather replies with a token like 123456:ABC-DEF...
+  3. Run:  PARENTLINE_TELEGRAM_TOKEN=<that token> parentline run
+
+To try the line right now without any token, run:  parentline demo
+"""

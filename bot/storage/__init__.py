@@ -1,0 +1,1 @@
+"""Storage wiring: tables, engine, migrations and the durable inbox/outbox."""

@@ -1,0 +1,98 @@
+"""Engine and transactions, the same on SQLite (embedded default) and PostgreSQL.
+
+SQLite allows one writer at a time. Rather than let concurrent transactions fail with
+"database is locked", a process-wide lock serialises write transactions on SQLite
+(readers are never blocked thanks to WAL). On PostgreSQL there is no such lock: row
+locks and conditional updates keep replicas honest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+
+def normalize_url(url: str) -> str:
+    """Accept the URLs people paste (``postgresql://``, ``sqlite:///``) and pick async drivers."""
+    u = make_url(url)
+    if u.drivername in ("postgresql", "postgres", "postgresql+psycopg2", "postgresql+psycopg"):
+        u = u.set(drivername="postgresql+asyncpg")
+    elif u.drivername == "sqlite":
+        u = u.set(drivername="sqlite+aiosqlite")
+    return u.render_as_string(hide_password=False)
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+class Database:
+    """An engine, a session factory and the write discipline for its backend."""
+
+    def __init__(self, url: str, *, echo: bool = False, schema: str | None = None) -> None:
+        """``schema`` (PostgreSQL only) puts every table in that schema: tests use one each."""
+        self.url = normalize_url(url)
+        self.sqlite = is_sqlite(self.url)
+        self.schema = schema
+        kwargs: dict[str, Any] = {"echo": echo}
+        if self.sqlite:
+            db_path = make_url(self.url).database
+            if db_path and db_path != ":memory:":
+                Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+            kwargs["connect_args"] = {"timeout": 10}
+        else:
+            kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+            if schema:
+                kwargs["connect_args"] = {"server_settings": {"search_path": schema}}
+        self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
+        if self.sqlite:
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._write_lock = asyncio.Lock() if self.sqlite else None
+
+    @asynccontextmanager
+    async def tx(self) -> AsyncIterator[AsyncSession]:
+        """One write transaction: commit on success, roll back on any exception."""
+        if self._write_lock is not None:
+            async with self._write_lock, self.sessions() as session, session.begin():
+                yield session
+        else:
+            async with self.sessions() as session, session.begin():
+                yield session
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A read-only session (never takes the SQLite write lock)."""
+        async with self.sessions() as session:
+            yield session
+
+    async def ensure_schema(self) -> None:
+        """Create the PostgreSQL schema named at construction (no-op elsewhere)."""
+        if self.schema and not self.sqlite:
+            async with self.engine.begin() as conn:
+                await conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+
+    async def drop_schema(self) -> None:
+        """Drop the schema named at construction (tests clean up after themselves)."""
+        if self.schema and not self.sqlite:
+            async with self.engine.begin() as conn:
+                await conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE')
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

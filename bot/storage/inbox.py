@@ -1,0 +1,152 @@
+"""The durable inbox: updates are committed here before Telegram hears they arrived.
+
+Per-chat order across workers and replicas comes from chat leases: a worker takes a
+chat with one atomic upsert, processes that chat's rows oldest first, and lets go.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.storage.db import Database
+from bot.storage.models import ChatLease, InboxRow
+from bot.telegram.parse import chat_id_of, sanitize
+
+
+def _insert(db_is_sqlite: bool) -> Any:
+    return sqlite_insert if db_is_sqlite else pg_insert
+
+
+async def store_updates(db: Database, updates: Iterable[dict[str, Any]], now: datetime) -> int:
+    """Commit raw updates (deduplicated by ``update_id``); returns how many were new.
+
+    The caller acknowledges to Telegram only after this returns.
+    """
+    rows = []
+    for upd in updates:
+        uid = upd.get("update_id")
+        if not isinstance(uid, int):
+            continue
+        rows.append(
+            {
+                "dedupe_key": f"tg:{uid}",
+                "chat_id": chat_id_of(upd),
+                "payload": sanitize(upd),
+                "received_at": now,
+                "attempts": 0,
+            }
+        )
+    if not rows:
+        return 0
+    ins = _insert(db.sqlite)(InboxRow).values(rows).on_conflict_do_nothing(
+        index_elements=["dedupe_key"]
+    )
+    async with db.tx() as s:
+        res = await s.execute(ins)
+    return int(getattr(res, "rowcount", 0) or 0)
+
+
+async def enqueue_internal(
+    session: AsyncSession, sqlite: bool, key: str, chat_id: int, payload: dict[str, Any],
+    now: datetime,
+) -> None:
+    """Add an internal event (a due job, a delivery failure) to a chat's inbox, once."""
+    ins = _insert(sqlite)(InboxRow).values(
+        dedupe_key=key[:64],
+        chat_id=chat_id,
+        payload={"internal": payload},
+        received_at=now,
+        attempts=0,
+    ).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    await session.execute(ins)
+
+
+async def pending_chats(db: Database, limit: int, exclude: Iterable[int] = ()) -> list[int]:
+    """Chats with unprocessed rows, the longest-waiting first."""
+    excl = list(exclude)
+    q = (
+        select(InboxRow.chat_id, func.min(InboxRow.id).label("first"))
+        .where(InboxRow.processed_at.is_(None))
+        .group_by(InboxRow.chat_id)
+        .order_by("first")
+        .limit(limit + len(excl))
+    )
+    async with db.read() as s:
+        rows = (await s.execute(q)).all()
+    skip = set(excl)
+    return [r[0] for r in rows if r[0] not in skip][:limit]
+
+
+async def take_chat(db: Database, chat_id: int, owner: str, now: datetime, ttl: float) -> bool:
+    """Lease ``chat_id`` for ``owner`` unless another live owner holds it (atomic)."""
+    until = now + timedelta(seconds=ttl)
+    ins = _insert(db.sqlite)(ChatLease).values(chat_id=chat_id, owner=owner, until=until)
+    stmt = ins.on_conflict_do_update(
+        index_elements=["chat_id"],
+        set_={"owner": owner, "until": until},
+        where=(ChatLease.until < now) | (ChatLease.owner == owner),
+    ).returning(ChatLease.owner)
+    async with db.tx() as s:
+        got = (await s.execute(stmt)).scalar_one_or_none()
+    return got == owner
+
+
+async def release_chat(db: Database, chat_id: int, owner: str) -> None:
+    async with db.tx() as s:
+        await s.execute(
+            delete(ChatLease).where(ChatLease.chat_id == chat_id, ChatLease.owner == owner)
+        )
+
+
+async def next_rows(db: Database, chat_id: int, limit: int = 20) -> Sequence[InboxRow]:
+    """The chat's unprocessed rows in arrival order."""
+    async with db.read() as s:
+        rows = await s.scalars(
+            select(InboxRow)
+            .where(InboxRow.chat_id == chat_id, InboxRow.processed_at.is_(None))
+            .order_by(InboxRow.id)
+            .limit(limit)
+        )
+        return list(rows)
+
+
+async def mark_failed_attempt(db: Database, row_id: int, error: str, give_up_after: int,
+                              now: datetime) -> bool:
+    """Count a failed attempt; returns True when the row is given up on (then processed)."""
+    async with db.tx() as s:
+        row = await s.get(InboxRow, row_id)
+        if row is None or row.processed_at is not None:
+            return True
+        row.attempts += 1
+        row.error = error[:200]
+        if row.attempts >= give_up_after:
+            row.processed_at = now
+            return True
+    return False
+
+
+async def purge_processed(session: AsyncSession, older_than: datetime) -> int:
+    """Drop the text of processed rows past retention (the rows themselves go too)."""
+    res = await session.execute(
+        delete(InboxRow).where(InboxRow.processed_at.is_not(None), InboxRow.processed_at < older_than)
+    )
+    return int(getattr(res, "rowcount", 0) or 0)
+
+
+async def backlog(session: AsyncSession) -> int:
+    return int(
+        (await session.execute(
+            select(func.count()).select_from(InboxRow).where(InboxRow.processed_at.is_(None))
+        )).scalar_one()
+    )
+
+
+async def touch_processed(session: AsyncSession, row_id: int, now: datetime) -> None:
+    await session.execute(update(InboxRow).where(InboxRow.id == row_id).values(processed_at=now))

@@ -1,0 +1,221 @@
+"""The durable outbox: every message the line owes someone, until Telegram takes it.
+
+Rows are written in the same transaction as the state change that caused them, and a
+sender delivers them in order within each chat. Across replicas, a row is leased with a
+conditional update, and only a chat's oldest pending row is ever eligible, so order
+holds even with several senders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.storage.db import Database
+from bot.storage.models import OutboxRow, RelayLink, SentMessage
+from flows.events import (
+    Action,
+    AnswerCallback,
+    CopyMessage,
+    DeleteMessage,
+    EditText,
+    LeaveChat,
+    SendText,
+)
+
+TELEGRAM_TEXT_LIMIT = 4096
+
+
+def split_text(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
+    """Split long text at paragraph, then line, then word boundaries."""
+    if len(text) <= limit:
+        return [text]
+    parts: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        cut = -1
+        for sep in ("\n\n", "\n", " "):
+            cut = rest.rfind(sep, 0, limit)
+            if cut > limit // 2:
+                break
+        if cut <= 0:
+            cut = limit
+        parts.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        parts.append(rest)
+    return parts
+
+
+def _buttons(rows: Iterable[Iterable[Any]]) -> list[list[dict[str, str]]]:
+    return [[{"t": b.label, "d": b.data} for b in row] for row in rows]
+
+
+def serialize(action: Action) -> list[tuple[int | None, str, dict[str, Any], dict[str, Any]]]:
+    """``(chat_id, method, params, meta)`` rows for one action (long texts become several)."""
+    if isinstance(action, SendText):
+        chunks = split_text(action.text)
+        out = []
+        for i, chunk in enumerate(chunks):
+            last = i == len(chunks) - 1
+            params: dict[str, Any] = {"text": chunk}
+            if last and action.buttons:
+                params["buttons"] = _buttons(action.buttons)
+            if i == 0 and action.reply_to_message_id:
+                params["reply_to"] = action.reply_to_message_id
+            out.append((action.chat_id, "sendMessage", params, dict(action.meta) if last else {}))
+        return out
+    if isinstance(action, CopyMessage):
+        params = {"from_chat_id": action.from_chat_id, "message_id": action.message_id}
+        if action.reply_to_message_id:
+            params["reply_to"] = action.reply_to_message_id
+        return [(action.chat_id, "copyMessage", params, dict(action.meta))]
+    if isinstance(action, AnswerCallback):
+        return [(None, "answerCallbackQuery", {"callback_query_id": action.callback_id,
+                                                "text": action.text}, {})]
+    if isinstance(action, EditText):
+        params = {"message_id": action.message_id, "text": action.text[:TELEGRAM_TEXT_LIMIT]}
+        if action.buttons:
+            params["buttons"] = _buttons(action.buttons)
+        return [(action.chat_id, "editMessageText", params, {})]
+    if isinstance(action, DeleteMessage):
+        return [(action.chat_id, "deleteMessage", {"message_id": action.message_id}, {})]
+    if isinstance(action, LeaveChat):
+        return [(action.chat_id, "leaveChat", {}, {})]
+    raise TypeError(f"unknown action {type(action).__name__}")
+
+
+def add_actions(session: AsyncSession, actions: Iterable[Action], now: datetime) -> int:
+    """Queue ``actions`` in the caller's transaction; returns the number of rows."""
+    n = 0
+    for action in actions:
+        for chat_id, method, params, meta in serialize(action):
+            session.add(
+                OutboxRow(
+                    chat_id=chat_id, method=method, params=params, meta=meta, created_at=now,
+                    not_before=now, attempts=0, status="pending",
+                )
+            )
+            n += 1
+    return n
+
+
+async def due_rows(db: Database, now: datetime, limit: int, busy: Iterable[int]) -> list[OutboxRow]:
+    """Rows that may be sent now: each chat's oldest pending row, if it is due and unleased."""
+    busy_set = set(busy)
+    async with db.read() as s:
+        rows = (await s.scalars(
+            select(OutboxRow)
+            .where(OutboxRow.status == "pending")
+            .order_by(OutboxRow.id)
+            .limit(limit * 4)
+        )).all()
+    out: list[OutboxRow] = []
+    seen: set[int] = set()
+    for row in rows:
+        if row.chat_id is not None:
+            if row.chat_id in seen:
+                continue
+            seen.add(row.chat_id)
+            if row.chat_id in busy_set:
+                continue
+        if row.not_before > now:
+            continue
+        if row.lease_until is not None and row.lease_until > now:
+            continue
+        out.append(row)
+        if len(out) >= limit:
+            break
+    return out
+
+
+async def lease(db: Database, row_id: int, owner: str, now: datetime, ttl: float) -> bool:
+    """Claim a row for sending; False if another sender has it."""
+    async with db.tx() as s:
+        res = await s.execute(
+            update(OutboxRow)
+            .where(
+                OutboxRow.id == row_id,
+                OutboxRow.status == "pending",
+                or_(OutboxRow.lease_until.is_(None), OutboxRow.lease_until < now),
+            )
+            .values(lease_owner=owner, lease_until=now + timedelta(seconds=ttl))
+        )
+    return bool(getattr(res, "rowcount", 0))
+
+
+async def mark_sent(db: Database, row: OutboxRow, message_id: int | None, now: datetime) -> None:
+    """Record delivery, and what the new message id means (relay routing, /forget)."""
+    async with db.tx() as s:
+        await s.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id == row.id)
+            .values(status="sent", sent_at=now, message_id=message_id, lease_until=None,
+                    params=None if row.method in ("sendMessage", "editMessageText") else row.params)
+        )
+        link_id = row.meta.get("relay_link") if row.meta else None
+        if link_id is not None and message_id is not None:
+            await s.execute(
+                update(RelayLink).where(RelayLink.id == int(link_id))
+                .values(staff_message_id=message_id)
+            )
+        if message_id is not None and row.chat_id is not None and row.chat_id > 0:
+            s.add(SentMessage(chat_id=row.chat_id, message_id=message_id, sent_at=now))
+
+
+async def mark_retry(db: Database, row: OutboxRow, delay: float, error: str, now: datetime) -> None:
+    async with db.tx() as s:
+        await s.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id == row.id)
+            .values(attempts=OutboxRow.attempts + 1, error=error[:200], lease_until=None,
+                    not_before=now + timedelta(seconds=delay))
+        )
+
+
+async def mark_dead(db: Database, row: OutboxRow, error: str, now: datetime) -> None:
+    """Give up on a row (e.g. Telegram says the message cannot exist); the chat moves on."""
+    async with db.tx() as s:
+        await s.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id == row.id)
+            .values(status="dead", error=error[:200], lease_until=None, sent_at=now, params=None)
+        )
+
+
+async def drop_pending_for_chat(session: AsyncSession, chat_id: int) -> None:
+    """A parent blocked the bot or asked to be forgotten: nothing more goes to that chat."""
+    await session.execute(
+        update(OutboxRow)
+        .where(OutboxRow.chat_id == chat_id, OutboxRow.status == "pending")
+        .values(status="dead", error="chat closed", params=None)
+    )
+
+
+async def purge_delivered(session: AsyncSession, older_than: datetime) -> int:
+    res = await session.execute(
+        delete(OutboxRow).where(
+            OutboxRow.status.in_(("sent", "dead")), OutboxRow.created_at < older_than
+        )
+    )
+    await session.execute(delete(SentMessage).where(SentMessage.sent_at < older_than))
+    return int(getattr(res, "rowcount", 0) or 0)
+
+
+async def pending_count(session: AsyncSession) -> int:
+    return int((await session.execute(
+        select(func.count()).select_from(OutboxRow).where(OutboxRow.status == "pending")
+    )).scalar_one())
+
+
+async def recent_sent_ids(session: AsyncSession, chat_id: int, since: datetime) -> Sequence[int]:
+    rows = await session.scalars(
+        select(SentMessage.message_id).where(
+            and_(SentMessage.chat_id == chat_id, SentMessage.sent_at >= since)
+        )
+    )
+    return list(rows)

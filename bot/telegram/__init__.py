@@ -1,0 +1,1 @@
+"""The Telegram adapter: parsing updates, calling the Bot API, polling."""

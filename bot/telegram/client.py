@@ -1,0 +1,128 @@
+"""Outbox rows -> Bot API calls through python-telegram-bot, and what each failure means.
+
+The sender must know, for every failure, whether to try again (network, 5xx, 429),
+whether the parent has gone (403), or whether the request itself can never succeed
+(400). This module is the one place that maps python-telegram-bot's exceptions to those
+three answers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.ext import Application, ApplicationBuilder
+from telegram.request import HTTPXRequest
+
+Verdict = Literal["sent", "retry", "gone", "dead"]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    verdict: Verdict
+    message_id: int | None = None
+    retry_after: float | None = None
+    error: str = ""
+
+
+def build_application(token: str, base_url: str, *, pool: int = 64) -> Application:  # type: ignore[type-arg]
+    """A python-telegram-bot Application without its Updater.
+
+    We keep PTB as the Bot API client and lifecycle, but updates reach us through our
+    own durable inbox (polling or webhook) instead of PTB's early-acknowledging Updater.
+    """
+    request = HTTPXRequest(connection_pool_size=pool, read_timeout=15, connect_timeout=5,
+                           write_timeout=15, pool_timeout=5)
+    polling = HTTPXRequest(connection_pool_size=2, read_timeout=40, connect_timeout=5)
+    return (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(base_url)
+        .request(request)
+        .get_updates_request(polling)
+        .updater(None)
+        .build()
+    )
+
+
+def _markup(rows: Any) -> InlineKeyboardMarkup | None:
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b["t"], callback_data=b["d"]) for b in row] for row in rows]
+    )
+
+
+def _reply(params: dict[str, Any]) -> ReplyParameters | None:
+    rid = params.get("reply_to")
+    if not rid:
+        return None
+    return ReplyParameters(message_id=int(rid), allow_sending_without_reply=True)
+
+
+async def call(bot: Bot, chat_id: int | None, method: str, params: dict[str, Any]) -> Outcome:
+    """Perform one outbox row. Never raises for Telegram or network errors."""
+    try:
+        if method == "sendMessage":
+            msg = await bot.send_message(
+                chat_id=chat_id,  # type: ignore[arg-type]
+                text=params["text"],
+                reply_markup=_markup(params.get("buttons")),
+                reply_parameters=_reply(params),
+            )
+            return Outcome("sent", msg.message_id)
+        if method == "copyMessage":
+            mid = await bot.copy_message(
+                chat_id=chat_id,  # type: ignore[arg-type]
+                from_chat_id=params["from_chat_id"],
+                message_id=params["message_id"],
+                reply_parameters=_reply(params),
+            )
+            return Outcome("sent", mid.message_id)
+        if method == "answerCallbackQuery":
+            await bot.answer_callback_query(params["callback_query_id"], text=params.get("text"))
+            return Outcome("sent")
+        if method == "editMessageText":
+            await bot.edit_message_text(
+                params["text"], chat_id=chat_id, message_id=params["message_id"],
+                reply_markup=_markup(params.get("buttons")),
+            )
+            return Outcome("sent")
+        if method == "deleteMessage":
+            await bot.delete_message(chat_id, params["message_id"])  # type: ignore[arg-type]
+            return Outcome("sent")
+        if method == "leaveChat":
+            await bot.leave_chat(chat_id)  # type: ignore[arg-type]
+            return Outcome("sent")
+        return Outcome("dead", error=f"unknown method {method}")
+    except RetryAfter as exc:
+        ra = exc.retry_after
+        seconds = ra.total_seconds() if hasattr(ra, "total_seconds") else float(ra)
+        return Outcome("retry", retry_after=seconds, error="429")
+    except Forbidden:
+        return Outcome("gone", error="403")
+    except (BadRequest, ChatMigrated) as exc:
+        # Callback answers expire after a while; old messages can't be deleted: harmless.
+        return Outcome("dead", error=f"400 {_safe(exc)}")
+    except InvalidToken:
+        return Outcome("retry", retry_after=30, error="invalid token")
+    except (TimedOut, NetworkError) as exc:
+        return Outcome("retry", error=f"network {_safe(exc)}")
+    except TelegramError as exc:
+        return Outcome("retry", error=f"telegram {_safe(exc)}")
+
+
+def _safe(exc: Exception) -> str:
+    """Telegram's error description, cut short: it describes the request, not the content."""
+    return type(exc).__name__ + ": " + str(exc)[:120]

@@ -1,0 +1,172 @@
+"""Raw Bot API updates -> plain :class:`~flows.events.Inbound` events.
+
+Works on the JSON dicts Telegram sends (as stored in the inbox), so parsing is the same
+for polling, webhooks and replays after a crash. Every function here is total: any dict,
+however odd, yields an event (possibly ``unsupported``), never an exception.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flows.events import Inbound, MediaKind
+
+# Personal details Telegram includes that the line never needs: dropped on intake.
+_PERSONAL_KEYS = frozenset(
+    {"first_name", "last_name", "username", "phone_number", "vcard", "bio", "active_usernames"}
+)
+_MEDIA_KEYS: tuple[tuple[str, MediaKind], ...] = (
+    ("photo", "photo"),
+    ("document", "document"),
+    ("voice", "voice"),
+    ("audio", "audio"),
+    ("video", "video"),
+    ("video_note", "video_note"),
+    ("animation", "animation"),
+    ("sticker", "sticker"),
+    ("contact", "contact"),
+    ("venue", "venue"),
+    ("location", "location"),
+    ("poll", "poll"),
+    ("dice", "dice"),
+)
+_MESSAGE_KEYS = ("message", "edited_message", "channel_post", "edited_channel_post")
+
+
+def sanitize(update: Any) -> Any:
+    """A copy of ``update`` without names, usernames or phone numbers, at any depth."""
+    if isinstance(update, dict):
+        return {k: sanitize(v) for k, v in update.items() if k not in _PERSONAL_KEYS}
+    if isinstance(update, list):
+        return [sanitize(v) for v in update]
+    return update
+
+
+def _int(v: Any) -> int | None:
+    return v if isinstance(v, int) and not isinstance(v, bool) else None
+
+
+def _dict(v: Any) -> dict[str, Any]:
+    return v if isinstance(v, dict) else {}
+
+
+def chat_id_of(update: dict[str, Any]) -> int:
+    """The chat an update belongs to (for per-chat ordering); 0 when there is none."""
+    for key in _MESSAGE_KEYS:
+        msg = _dict(update.get(key))
+        cid = _int(_dict(msg.get("chat")).get("id"))
+        if cid is not None:
+            return cid
+    cq = _dict(update.get("callback_query"))
+    if cq:
+        cid = _int(_dict(_dict(cq.get("message")).get("chat")).get("id"))
+        if cid is not None:
+            return cid
+        uid = _int(_dict(cq.get("from")).get("id"))
+        if uid is not None:
+            return uid
+    for key in ("my_chat_member", "chat_member"):
+        cid = _int(_dict(_dict(update.get(key)).get("chat")).get("id"))
+        if cid is not None:
+            return cid
+    return 0
+
+
+def _date(v: Any) -> datetime | None:
+    if isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**33:
+        return datetime.fromtimestamp(v, UTC)
+    return None
+
+
+def _command(text: str, entities: Any) -> tuple[str, str] | None:
+    """``("start", "args")`` when the text begins with a bot_command entity."""
+    if not isinstance(entities, list):
+        return None
+    for ent in entities:
+        e = _dict(ent)
+        if e.get("type") == "bot_command" and e.get("offset") == 0:
+            length = _int(e.get("length")) or 0
+            word = text[:length] if 0 < length <= len(text) else text.split(maxsplit=1)[0]
+            name = word.lstrip("/").split("@", 1)[0].lower()
+            if not name:
+                return None
+            return name, text[len(word) :].strip()
+    return None
+
+
+def parse_update(update: Any) -> Inbound:
+    """Classify one update. Never raises."""
+    if not isinstance(update, dict):
+        return Inbound(kind="unsupported", chat_id=0)
+
+    if "callback_query" in update:
+        cq = _dict(update["callback_query"])
+        msg = _dict(cq.get("message"))
+        user = _dict(cq.get("from"))
+        chat = _dict(msg.get("chat"))
+        return Inbound(
+            kind="callback",
+            chat_id=_int(chat.get("id")) or _int(user.get("id")) or 0,
+            user_id=_int(user.get("id")),
+            chat_type=str(chat.get("type") or "private"),
+            message_id=_int(msg.get("message_id")),
+            callback_id=str(cq.get("id")) if cq.get("id") is not None else None,
+            callback_data=cq.get("data") if isinstance(cq.get("data"), str) else None,
+            language_code=_str(user.get("language_code")),
+        )
+
+    for key in ("my_chat_member", "chat_member"):
+        if key in update:
+            m = _dict(update[key])
+            chat = _dict(m.get("chat"))
+            new = _dict(m.get("new_chat_member"))
+            return Inbound(
+                kind="member",
+                chat_id=_int(chat.get("id")) or 0,
+                user_id=_int(_dict(m.get("from")).get("id")),
+                chat_type=str(chat.get("type") or "private"),
+                text=_str(new.get("status")),  # "kicked" when a parent blocked the bot
+            )
+
+    for key in _MESSAGE_KEYS:
+        if key in update:
+            return _parse_message(key, _dict(update[key]))
+
+    return Inbound(kind="unsupported", chat_id=chat_id_of(update))
+
+
+def _str(v: Any) -> str | None:
+    return v if isinstance(v, str) else None
+
+
+def _parse_message(key: str, msg: dict[str, Any]) -> Inbound:
+    chat = _dict(msg.get("chat"))
+    user = _dict(msg.get("from"))
+    chat_id = _int(chat.get("id")) or 0
+    chat_type = str(chat.get("type") or "private")
+    base: dict[str, Any] = {
+        "chat_id": chat_id,
+        "user_id": _int(user.get("id")),
+        "chat_type": chat_type,
+        "message_id": _int(msg.get("message_id")),
+        "language_code": _str(user.get("language_code")),
+        "reply_to_message_id": _int(_dict(msg.get("reply_to_message")).get("message_id")),
+        "forwarded": any(k in msg for k in ("forward_origin", "forward_from", "forward_date")),
+        "date": _date(msg.get("date")),
+    }
+    if key in ("channel_post", "edited_channel_post") or chat_type != "private":
+        return Inbound(kind="group", text=_str(msg.get("text")), **base)
+    if key == "edited_message":
+        return Inbound(kind="edited", text=_str(msg.get("text") or msg.get("caption")), **base)
+
+    text = _str(msg.get("text"))
+    if text is not None:
+        cmd = _command(text, msg.get("entities"))
+        if cmd is not None:
+            return Inbound(kind="command", text=text, command=cmd[0], args=cmd[1], **base)
+        return Inbound(kind="text", text=text, **base)
+    for mkey, kind in _MEDIA_KEYS:
+        if mkey in msg:
+            return Inbound(kind="media", media=kind, text=_str(msg.get("caption")), **base)
+    return Inbound(kind="unsupported", **base)

@@ -1,0 +1,1 @@
+"""The aiohttp app: webhook, health, metrics, dashboard and demo page."""

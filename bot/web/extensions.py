@@ -1,0 +1,21 @@
+"""Optional parts of the web app (dashboard, metrics) registered at start-up."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.app.runtime import LineRuntime, WebExtender
+
+
+def default_extenders() -> list[WebExtender]:
+    """The web features a production line serves besides the webhook and health checks."""
+    extenders: list[WebExtender] = []
+    try:
+        from bot.web.metrics import add_metrics
+    except ImportError:
+        pass
+    else:
+        extenders.append(add_metrics)
+    return extenders
+

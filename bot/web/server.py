@@ -1,0 +1,78 @@
+"""One aiohttp app for the webhook, health checks and (later) the dashboard.
+
+The webhook answers 200 only after the update is committed to the inbox, so Telegram
+redelivers anything we did not store. A request without the right secret token gets 401
+and nothing is stored.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+from bot.storage.db import Database
+from bot.storage.inbox import store_updates
+
+log = logging.getLogger(__name__)
+
+MAX_UPDATE_BYTES = 1_000_000  # a real update is a few KB; refuse anything absurd
+WEBHOOK_PATH = "/telegram/webhook"
+
+DB_KEY = web.AppKey("db", Database)
+SECRET_KEY = web.AppKey("webhook_secret", str)
+STORED_KEY = web.AppKey("on_stored", Callable[[], None])
+READY_KEY = web.AppKey("ready", Callable[[], Awaitable[dict[str, Any]]])
+
+
+async def webhook(request: web.Request) -> web.Response:
+    secret = request.app[SECRET_KEY]
+    given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+    if not secret or not hmac.compare_digest(given.encode(), secret.encode()):
+        return web.Response(status=401, text="unauthorized")
+    if request.content_length is not None and request.content_length > MAX_UPDATE_BYTES:
+        return web.Response(status=413, text="too large")
+    try:
+        body = await request.content.read(MAX_UPDATE_BYTES + 1)
+        if len(body) > MAX_UPDATE_BYTES:
+            return web.Response(status=413, text="too large")
+        update = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return web.Response(status=400, text="not json")
+    if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
+        return web.Response(status=400, text="not an update")
+    await store_updates(request.app[DB_KEY], [update], datetime.now(UTC))
+    request.app[STORED_KEY]()
+    return web.Response(status=200, text="ok")
+
+
+async def healthz(_request: web.Request) -> web.Response:
+    """Alive: the process answers. (Readiness checks the database.)"""
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    try:
+        info = await request.app[READY_KEY]()
+    except Exception as exc:
+        log.warning("readiness check failed: %s", type(exc).__name__)
+        return web.json_response({"status": "unavailable"}, status=503)
+    return web.json_response({"status": "ready", **info})
+
+
+def make_web_app(db: Database, *, webhook_secret: str, on_stored: Callable[[], None],
+                 ready: Callable[[], Awaitable[dict[str, Any]]]) -> web.Application:
+    app = web.Application(client_max_size=MAX_UPDATE_BYTES)
+    app[DB_KEY] = db
+    app[SECRET_KEY] = webhook_secret
+    app[STORED_KEY] = on_stored
+    app[READY_KEY] = ready
+    app.router.add_post(WEBHOOK_PATH, webhook)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    return app
