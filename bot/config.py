@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     staff_chat_id: int | None = None
     web_host: str = "127.0.0.1"
     web_port: int = 8080
+    public_url: str = ""  # where people reach the web server (dashboard links); default host:port
     webhook_url: str = ""
     webhook_secret: str = ""
     # A secret for signing buttons and dashboard cookies. Derived from the token when unset,
@@ -66,6 +67,10 @@ class Settings(BaseSettings):
     @property
     def webhook_mode(self) -> bool:
         return bool(self.webhook_url)
+
+    @property
+    def base_public_url(self) -> str:
+        return (self.public_url or f"http://{self.web_host}:{self.web_port}").rstrip("/")
 
     @property
     def secret(self) -> bytes:

@@ -31,7 +31,7 @@ class Callback:
 
 
 def _sig(secret: bytes, chat_id: int, action: str, arg: str) -> str:
-    mac = hmac.new(secret, f"{chat_id}{_SEP}{action}{_SEP}{arg}".encode(), hashlib.sha256)
+    mac = hmac.new(secret, f"{chat_id}{_SEP}{action}{_SEP}{arg}".encode("utf-8", "surrogatepass"), hashlib.sha256)
     return base64.b32encode(mac.digest()).decode("ascii")[:_SIG_LEN].lower()
 
 
@@ -40,7 +40,7 @@ def encode(secret: bytes, chat_id: int, action: str, arg: str = "") -> str:
     if _SEP in action or _SEP in arg:
         raise ValueError("action and arg must not contain '|'")
     data = f"{action}{_SEP}{arg}{_SEP}{_sig(secret, chat_id, action, arg)}"
-    if len(data.encode("utf-8")) > MAX_BYTES:
+    if len(data.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise CallbackTooLong(data)
     return data
 

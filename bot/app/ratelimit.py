@@ -51,16 +51,17 @@ class LocalRateLimiter:
         return keys
 
     def reserve(self, chat_id: int | None) -> float:
-        """Book the next slot for ``chat_id``; returns how long to wait for it."""
+        """Book the next slot for ``chat_id``; returns how long to wait for it.
+
+        Each key is booked from its own earliest slot, so a chat that must wait (after a
+        429, say) does not hold back the global budget for every other chat.
+        """
         now = self._clock()
-        limits = self._limits_for(chat_id)
         wait = 0.0
-        for key, lim in limits:
+        for key, lim in self._limits_for(chat_id):
             tat = max(self._tat.get(key, now), now)
             wait = max(wait, tat - lim.tolerance - now)
-        start = now + wait
-        for key, lim in limits:
-            self._tat[key] = max(self._tat.get(key, start), start) + lim.interval
+            self._tat[key] = tat + lim.interval
         if len(self._tat) > 50_000:  # forget idle chats
             self._tat = {k: v for k, v in self._tat.items() if v > now}
         return wait
@@ -74,5 +75,5 @@ class LocalRateLimiter:
     def penalize(self, chat_id: int | None, seconds: float) -> None:
         """Telegram said 429: nothing more to that chat until ``retry_after`` has passed."""
         now = self._clock()
-        key = "*" if chat_id is None else f"c{chat_id}"
-        self._tat[key] = max(self._tat.get(key, now), now + seconds)
+        key, lim = self._limits_for(chat_id)[-1]
+        self._tat[key] = max(self._tat.get(key, now), now + seconds + lim.tolerance)

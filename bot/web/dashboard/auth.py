@@ -1,0 +1,71 @@
+"""Dashboard sessions: a signed cookie that names a staff member and an expiry.
+
+The cookie holds only ``staff_id`` and when it stops being valid, signed with an HMAC
+key derived from ``settings.secret`` (so every replica accepts it and a restart does not
+sign people out). The role is *not* in the cookie: it is read from the roster on every
+request, so removing someone from the roster or changing their role takes effect at once.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+COOKIE_NAME = "parentline_dashboard"
+SESSION_HOURS = 8
+LOGIN_MINUTES = 10
+_VERSION = "v1"
+
+
+def _key(secret: bytes) -> bytes:
+    """A key only for cookies, so a cookie signature is never a valid button signature."""
+    return hmac.new(secret, b"parentline dashboard session", hashlib.sha256).digest()
+
+
+def _sign(secret: bytes, payload: str) -> str:
+    mac = hmac.new(_key(secret), payload.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """Who the cookie says is signed in, and until when."""
+
+    staff_id: int
+    expires_at: int  # unix seconds
+
+
+def make_cookie(secret: bytes, staff_id: int, now: datetime,
+                hours: float = SESSION_HOURS) -> tuple[str, int]:
+    """The cookie value and its lifetime in seconds (for ``Max-Age``)."""
+    max_age = int(timedelta(hours=hours).total_seconds())
+    expires = int(now.timestamp()) + max_age
+    payload = f"{_VERSION}.{staff_id}.{expires}"
+    return f"{payload}.{_sign(secret, payload)}", max_age
+
+
+def read_cookie(secret: bytes, value: str | None, now: datetime) -> Session | None:
+    """The session in ``value``, or ``None`` if it is missing, forged, altered or expired."""
+    if not value:
+        return None
+    parts = value.split(".")
+    if len(parts) != 4 or parts[0] != _VERSION:
+        return None
+    payload = ".".join(parts[:3])
+    if not hmac.compare_digest(parts[3], _sign(secret, payload)):
+        return None
+    try:
+        staff_id, expires = int(parts[1]), int(parts[2])
+    except ValueError:
+        return None
+    if expires <= now.timestamp():
+        return None
+    return Session(staff_id=staff_id, expires_at=expires)
+
+
+def token_hash(token: str) -> str:
+    """What is stored for a login token: its SHA-256, so a database leak is not a login."""
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -1,0 +1,106 @@
+"""End-to-end harness: the real line (python-telegram-bot over HTTP) against the fake Bot API.
+
+A test says what people do (`parent.says("hi")`, `await parent.press("Talk")`) and what
+they read (`await parent.reads("peer")`); everything between goes through the real
+polling loop, inbox, pipeline, outbox and sender, on a real SQLite file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.app.runtime import LineRuntime
+from bot.config import Settings
+from bot.fake_telegram import FakeTelegram
+from handoff import roster
+
+
+class Person:
+    """Someone with Telegram open: types, presses buttons, reads what the bot sent."""
+
+    def __init__(self, fake: FakeTelegram, user_id: int) -> None:
+        self.fake = fake
+        self.id = user_id
+
+    def says(self, text: str, **kw: Any) -> dict[str, Any]:
+        return self.fake.user_sends(self.id, text, **kw)
+
+    def sends_media(self, kind: str, caption: str | None = None) -> dict[str, Any]:
+        return self.fake.user_sends_media(self.id, kind, caption=caption)
+
+    async def reads(self, needle: str | None = None, timeout: float = 10.0) -> dict[str, Any]:
+        """The next bot message (containing ``needle``), in transcript order."""
+        return await self.fake.wait_for_message(self.id, needle, timeout=timeout)
+
+    def texts(self) -> list[str]:
+        return self.fake.texts_to(self.id)
+
+    def last_with_buttons(self) -> dict[str, Any]:
+        for msg in reversed(self.fake.messages_to(self.id)):
+            if msg["buttons"] and not msg["deleted"]:
+                return msg
+        raise AssertionError(f"no message with buttons; the bot sent {self.texts()!r}")
+
+    def button_labels(self) -> list[str]:
+        return [b["text"] for row in self.last_with_buttons()["buttons"] for b in row]
+
+    async def press(self, label_part: str) -> None:
+        """Press the newest button whose label contains ``label_part`` (case-insensitive)."""
+        for msg in reversed(self.fake.messages_to(self.id)):
+            for row in msg["buttons"] or []:
+                for b in row:
+                    if label_part.lower() in b["text"].lower() and b.get("callback_data"):
+                        self.fake.user_presses(self.id, msg["message_id"], b["callback_data"])
+                        return
+        raise AssertionError(f"no button like {label_part!r}; the bot sent {self.texts()!r}")
+
+
+def line_settings(fake: FakeTelegram, db_path: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "telegram_token": fake.token,
+        "telegram_api_url": fake.api_root,
+        "database_url": f"sqlite+aiosqlite:///{db_path}",
+        "web_port": 0,
+        "secret_key": "test-secret",
+        "webhook_url": "",
+        "staff_chat_id": None,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+class Line:
+    """The running bot plus the fake Telegram world around it."""
+
+    def __init__(self, fake: FakeTelegram, runtime: LineRuntime) -> None:
+        self.fake = fake
+        self.runtime = runtime
+
+    def parent(self, user_id: int, lang: str = "en") -> Person:
+        self.fake.create_user(user_id, f"Parent{user_id}", language_code=lang,
+                              username=f"parent{user_id}")
+        return Person(self.fake, user_id)
+
+    async def specialist(self, user_id: int, name: str = "Alex", *, role: str = "specialist",
+                         languages: tuple[str, ...] = ("en",), max_active: int = 3,
+                         experience: tuple[str, ...] = ()) -> Person:
+        self.fake.create_user(user_id, f"Staff{user_id}", language_code=languages[0])
+        async with self.runtime.db.tx() as s:
+            await roster.add_staff(s, user_id, name, role, list(languages), max_active,
+                                   list(experience), datetime.now(UTC))
+        return Person(self.fake, user_id)
+
+
+@pytest.fixture
+async def line(fake_tg: FakeTelegram, tmp_path: Path) -> AsyncIterator[Line]:
+    runtime = LineRuntime(line_settings(fake_tg, tmp_path / "line.db"), serve_web=False)
+    await runtime.start()
+    try:
+        yield Line(fake_tg, runtime)
+    finally:
+        await runtime.stop()
