@@ -13,6 +13,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from flows.safety.assess import Assessment
+from flows.safety.response import crisis_reply
+
 from bot.app import parents as parents_mod
 from bot.app.context import Ctx
 from bot.storage.models import Parent, Staff
@@ -34,8 +37,6 @@ from flows.effects import (
 from flows.events import AnswerCallback, Inbound, LeaveChat, SendText
 from flows.parent import flow as parent_flow
 from flows.safety import assess
-from flows.safety.assess import Assessment
-from flows.safety.response import crisis_reply
 from handoff import api as handoff
 
 log = logging.getLogger(__name__)

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from flows.safety.response import crisis_reply
 from sqlalchemy import delete
 
 from bot.app.context import Ctx
@@ -25,7 +26,6 @@ from bot.telegram.parse import parse_update
 from flows.content import ContentStore
 from flows.events import AnswerCallback, Inbound, SendText
 from flows.safety import assess
-from flows.safety.response import crisis_reply
 
 log = logging.getLogger(__name__)
 

@@ -108,7 +108,8 @@ class Sender:
                 await outbox.mark_sent(self.db, row, result.message_id, now)
                 self.sent += 1
             elif result.verdict == "retry":
-                delay = result.retry_after if result.retry_after is not None else backoff(row.attempts)
+                delay = (result.retry_after if result.retry_after is not None
+                         else backoff(row.attempts))
                 if result.retry_after is not None:
                     self.limiter.penalize(row.chat_id, result.retry_after)
                 if row.attempts + 1 >= MAX_ATTEMPTS:

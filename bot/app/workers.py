@@ -13,6 +13,7 @@ import os
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from types import TracebackType
 
 from bot.storage import inbox
 from bot.storage.db import Database
@@ -136,11 +137,10 @@ class InboxWorkers:
                 await asyncio.sleep(0.05)
 
 
-def _scrubbed(exc: BaseException) -> tuple[type[BaseException], BaseException, object]:
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
+
+
+def _scrubbed(exc: BaseException) -> ExcInfo:
     """The traceback without the exception's message, which could quote a parent's words."""
-    clean = type(exc).__new__(type(exc)) if not isinstance(exc, OSError) else exc
-    try:
-        clean.args = ()
-    except Exception:
-        clean = RuntimeError(type(exc).__name__)
-    return (type(clean), clean, exc.__traceback__)
+    clean = RuntimeError(f"{type(exc).__module__}.{type(exc).__name__} (message withheld)")
+    return (RuntimeError, clean, exc.__traceback__)

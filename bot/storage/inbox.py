@@ -135,7 +135,9 @@ async def mark_failed_attempt(db: Database, row_id: int, error: str, give_up_aft
 async def purge_processed(session: AsyncSession, older_than: datetime) -> int:
     """Drop the text of processed rows past retention (the rows themselves go too)."""
     res = await session.execute(
-        delete(InboxRow).where(InboxRow.processed_at.is_not(None), InboxRow.processed_at < older_than)
+        delete(InboxRow).where(
+            InboxRow.processed_at.is_not(None), InboxRow.processed_at < older_than
+        )
     )
     return int(getattr(res, "rowcount", 0) or 0)
 

@@ -59,7 +59,7 @@ def serialize(action: Action) -> list[tuple[int | None, str, dict[str, Any], dic
     """``(chat_id, method, params, meta)`` rows for one action (long texts become several)."""
     if isinstance(action, SendText):
         chunks = split_text(action.text)
-        out = []
+        out: list[tuple[int | None, str, dict[str, Any], dict[str, Any]]] = []
         for i, chunk in enumerate(chunks):
             last = i == len(chunks) - 1
             params: dict[str, Any] = {"text": chunk}

@@ -36,7 +36,7 @@ class Outcome:
     error: str = ""
 
 
-def build_application(token: str, base_url: str, *, pool: int = 64) -> Application:  # type: ignore[type-arg]
+def build_application(token: str, base_url: str, *, pool: int = 64) -> Application:  # type: ignore[type-arg,unused-ignore]
     """A python-telegram-bot Application without its Updater.
 
     We keep PTB as the Bot API client and lifecycle, but updates reach us through our

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,7 +23,7 @@ from bot.storage.models import KeyValue
 log = logging.getLogger(__name__)
 
 OFFSET_KEY = "polling_offset"
-GetUpdates = Callable[[int | None, int], Awaitable[list[dict[str, Any]]]]
+GetUpdates = Callable[[int | None, int], Coroutine[Any, Any, list[dict[str, Any]]]]
 
 
 async def load_offset(db: Database) -> int | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bot.app.runtime import LineRuntime, WebExtender
+    from bot.app.runtime import WebExtender
 
 
 def default_extenders() -> list[WebExtender]:

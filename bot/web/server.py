@@ -26,8 +26,8 @@ WEBHOOK_PATH = "/telegram/webhook"
 
 DB_KEY = web.AppKey("db", Database)
 SECRET_KEY = web.AppKey("webhook_secret", str)
-STORED_KEY = web.AppKey("on_stored", Callable[[], None])
-READY_KEY = web.AppKey("ready", Callable[[], Awaitable[dict[str, Any]]])
+STORED_KEY: web.AppKey[Callable[[], None]] = web.AppKey("on_stored")
+READY_KEY: web.AppKey[Callable[[], Awaitable[dict[str, Any]]]] = web.AppKey("ready")
 
 
 async def webhook(request: web.Request) -> web.Response:

@@ -82,7 +82,7 @@ async def test_outbox_orders_per_chat_and_splits_long_text(db: Database) -> None
     assert not await outbox.lease(db, first.id, "you", now, 60)
     await outbox.mark_sent(db, first, 1000, now)
     due = await outbox.due_rows(db, now, 10, busy=())
-    chat1 = [r for r in due if r.chat_id == 1][0]
+    chat1 = next(r for r in due if r.chat_id == 1)
     assert chat1.params["buttons"] == [[{"t": "ok", "d": "x|y|z"}]]  # on the last part only
     async with db.read() as s:
         assert (await s.get(OutboxRow, first.id)).params is None  # text gone once delivered
