@@ -62,7 +62,8 @@ def load_yaml(path: Path, shown_as: str | None = None) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise ContentError([Problem(name, 1, "the file is not UTF-8 text; save it as UTF-8")]) from None
+        problem = Problem(name, 1, "the file is not UTF-8 text; save it as UTF-8")
+        raise ContentError([problem]) from None
     try:
         return yaml.load(text)
     except MarkedYAMLError as exc:
@@ -123,6 +124,9 @@ def validation_problems(
         msg = item["msg"]
         if item["type"] == "missing":
             msg = f"'{where}' is missing; add it"
+        elif item["type"] == "value_error" and "error" in item.get("ctx", {}):
+            # Our own validators already word the message for a coordinator.
+            msg = str(item["ctx"]["error"])
         elif item["type"] == "extra_forbidden":
             msg = f"'{where}' is not a known field; check the spelling or remove it"
         else:

@@ -1,0 +1,205 @@
+"""The loaded, validated content the rest of the bot reads from.
+
+A :class:`Content` is immutable once built: a hot reload builds a new one and swaps
+it in whole, so a conversation never sees half of an edit.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from flows.content.models import Category, OpeningHours, Region, Resource, RightsInfo, Topic
+from flows.content.render import render_resource as _render
+from flows.content.yamlio import Problem
+
+log = logging.getLogger(__name__)
+
+_TONE_WEIGHT = {"grief": 2, "hard": 1, "common": 0}
+
+
+class _KeepMissing(dict[str, Any]):
+    """Format params that leave an unknown ``{placeholder}`` as it is instead of crashing."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def normalize(text: str) -> str:
+    """Lower-case, accents removed, punctuation to spaces: "Berrinché!" -> "berrinche"."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(re.sub(r"[^\w]+", " ", bare).split())
+
+
+@dataclass(frozen=True)
+class Content:
+    """Texts, topics, resources, rights and opening hours, ready to use."""
+
+    root: Path
+    languages: tuple[str, ...]
+    texts: Mapping[str, Mapping[str, str | tuple[str, ...]]]
+    topics: tuple[Topic, ...]
+    resources: tuple[Resource, ...]
+    rights: tuple[RightsInfo, ...]
+    hours: OpeningHours
+    categories: Mapping[str, Category]
+    safety_rules: Any = None
+    problems: tuple[Problem, ...] = ()
+    """Warnings found while loading (errors would have stopped the load)."""
+    _keyword_index: tuple[tuple[Topic, tuple[tuple[re.Pattern[str], int], ...]], ...] = field(
+        default=(), repr=False
+    )
+
+    def __post_init__(self) -> None:
+        index = []
+        for topic in self.topics:
+            pats = []
+            for words in topic.keywords.values():
+                for kw in words:
+                    norm = normalize(kw)
+                    if norm:
+                        # Prefix match on word starts: "tantrum" finds "tantrums".
+                        pats.append((re.compile(r"\b" + re.escape(norm)), len(norm.split())))
+            index.append((topic, tuple(pats)))
+        object.__setattr__(self, "_keyword_index", tuple(index))
+
+    def __repr__(self) -> str:
+        return (
+            f"Content({str(self.root)!r}, languages={self.languages}, "
+            f"{len(self.topics)} topics, {len(self.resources)} resources, "
+            f"{len(self.rights)} rights, {len(self.problems)} warnings)"
+        )
+
+    # --- texts -----------------------------------------------------------------
+
+    def has_text(self, key: str, lang: str) -> bool:
+        """True if ``key`` exists in exactly this language (no fallback)."""
+        return key in self.texts.get(lang, {})
+
+    def _raw(self, key: str, lang: str) -> str | tuple[str, ...]:
+        for candidate in (lang, "en"):
+            value = self.texts.get(candidate, {}).get(key)
+            if value is not None:
+                return value
+        raise KeyError(key)
+
+    def text(self, key: str, lang: str, **params: Any) -> str:
+        """A text in ``lang`` (falling back to English), formatted with ``params``.
+
+        A missing param leaves its ``{placeholder}`` visible rather than crashing a reply
+        to a parent; ``check_content`` is where mismatches are caught. ``KeyError`` if the
+        key does not exist at all (a programming error, caught by tests).
+        """
+        raw = self._raw(key, lang)
+        if isinstance(raw, tuple):
+            raise KeyError(f"{key} is a list of texts; use text_list()")
+        return self._format(key, raw, params)
+
+    def text_list(self, key: str, lang: str, **params: Any) -> list[str]:
+        """A list of texts (e.g. button labels), formatted like :meth:`text`."""
+        raw = self._raw(key, lang)
+        values = raw if isinstance(raw, tuple) else (raw,)
+        return [self._format(key, v, params) for v in values]
+
+    @staticmethod
+    def _format(key: str, template: str, params: Mapping[str, Any]) -> str:
+        try:
+            return template.format_map(_KeepMissing(params))
+        except (ValueError, IndexError, AttributeError, KeyError):
+            log.warning("text %s could not be formatted; sending it unformatted", key)
+            return template
+
+    # --- topics ----------------------------------------------------------------
+
+    def topic(self, topic_id: str) -> Topic | None:
+        """The topic with this id, or ``None``."""
+        return next((t for t in self.topics if t.id == topic_id), None)
+
+    def match_topic(self, text: str, lang: str) -> Topic | None:
+        """The topic whose keywords best match free text (any language; accents ignored).
+
+        Multi-word phrases count more than single words; on a tie the heavier tone wins,
+        so "removed" + "sleep" is answered as a removal, never as "this is common".
+        """
+        norm = normalize(text)
+        if not norm:
+            return None
+        best: tuple[int, int, int] | None = None
+        chosen: Topic | None = None
+        for pos, (topic, pats) in enumerate(self._keyword_index):
+            score = sum(weight for pat, weight in pats if pat.search(norm))
+            if score == 0:
+                continue
+            rank = (score, _TONE_WEIGHT[topic.tone], -pos)
+            if best is None or rank > best:
+                best, chosen = rank, topic
+        return chosen
+
+    # --- resources -------------------------------------------------------------
+
+    def resource(self, resource_id: str) -> Resource | None:
+        """The resource with this id, or ``None``."""
+        return next((r for r in self.resources if r.id == resource_id), None)
+
+    def resources_for(
+        self,
+        *,
+        categories: Iterable[str] | None,
+        region: Region | None,
+        lang: str,
+        now: datetime,
+        demo: bool = False,
+        kinds: Iterable[str] | None = None,
+    ) -> list[Resource]:
+        """Resources for a parent: open now first, then those in their language.
+
+        National resources always qualify; local ones only when the region matches.
+        Example (``demo_only``) entries appear only in demo mode, wherever the parent is.
+        """
+        cats = set(categories) if categories is not None else None
+        kind_set = set(kinds) if kinds is not None else None
+        found = [
+            r
+            for r in self.resources
+            if (demo or not r.demo_only)
+            and (cats is None or cats & set(r.categories))
+            and (kind_set is None or r.kind in kind_set)
+            # Example entries are fictional places: in demo mode show them anywhere.
+            and (r.serves.covers(region) or (demo and r.demo_only))
+        ]
+        order = {r.id: i for i, r in enumerate(found)}
+        return sorted(
+            found,
+            key=lambda r: (
+                not r.is_open(now),
+                lang not in r.languages,
+                r.serves.national,  # local help first when it is open too
+                order[r.id],
+            ),
+        )
+
+    def render_resource(
+        self, resource: Resource, lang: str, now: datetime, short: bool = False
+    ) -> str:
+        """Plain text for one resource; always shows hours and, if closed, when it opens."""
+        return _render(self, resource, lang, now, short)
+
+    # --- rights ----------------------------------------------------------------
+
+    def rights_for(self, topic_id: str, region: Region | None, lang: str) -> list[RightsInfo]:
+        """Rights information for a topic, federal first, those with text in ``lang`` first."""
+        topic = self.topic(topic_id)
+        wanted = set(topic.rights) if topic else set()
+        found = [
+            r
+            for r in self.rights
+            if (r.id in wanted or topic_id in r.topics) and r.applies_in(region)
+        ]
+        return sorted(found, key=lambda r: (lang not in r.body, bool(r.states)))
