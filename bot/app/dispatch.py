@@ -16,6 +16,7 @@ from typing import Any
 from flows.safety.assess import Assessment
 from flows.safety.response import crisis_reply
 
+from bot.app import moderation
 from bot.app import parents as parents_mod
 from bot.app.context import Ctx
 from bot.storage.models import Parent, Staff
@@ -73,6 +74,14 @@ async def dispatch(ctx: Ctx, ev: Inbound) -> None:
     if staff is not None:
         if ev.kind == "edited":
             return  # an edit can't be un-sent to the parent; the specialist sends again
+        if ev.kind == "command" and ev.command in ("block", "unblock"):
+            await moderation.block_command(ctx, staff, ev)
+            return
+        if ev.kind == "command" and ev.command == "dashboard":
+            from bot.web.dashboard.login import issue_login
+
+            await issue_login(ctx, staff)
+            return
         await handoff.staff_event(ctx, staff, ev)
         return
     await parent_event(ctx, ev)
@@ -100,7 +109,15 @@ async def parent_event(ctx: Ctx, ev: Inbound) -> None:
     if conv is not None and _belongs_to_handoff(ctx, ev):
         await handoff.parent_event(ctx, parent, conv, ev)
         return
+    if conv is None and ev.kind == "callback" and _is_handoff_button(ctx, ev):
+        await handoff.parent_button(ctx, parent, ev)  # e.g. the survey after a conversation
+        return
     await run_flow(ctx, parent, ev, assessment, in_handoff=conv is not None)
+
+
+def _is_handoff_button(ctx: Ctx, ev: Inbound) -> bool:
+    cb = decode(ctx.secret, ev.chat_id, ev.callback_data)
+    return cb is not None and cb.action.startswith("h.")
 
 
 def _belongs_to_handoff(ctx: Ctx, ev: Inbound) -> bool:
@@ -138,6 +155,13 @@ async def crisis(ctx: Ctx, parent: Parent, ev: Inbound, a: Assessment) -> None:
 
 async def run_flow(ctx: Ctx, parent: Parent, ev: Inbound, assessment: Assessment | None,
                    *, in_handoff: bool) -> None:
+    if parent.flow_state == HANDED_OFF and not in_handoff and ev.kind != "internal":
+        # The peer conversation ended (either side, a transfer to nowhere, a 403 and back):
+        # the flow goes quietly back to listening before it reads this message.
+        await run_flow(ctx, parent, Inbound(kind="internal", chat_id=parent.chat_id,
+                                            user_id=parent.tg_user_id,
+                                            internal={"job": "handoff_ended"}),
+                       None, in_handoff=False)
     data = dict(parent.flow_data or {})
     data["retention_days"] = ctx.settings.retention_days
     if parent.no_checkin:
@@ -172,8 +196,10 @@ async def apply_effect(ctx: Ctx, parent: Parent, effect: Effect) -> None:
         parent.flow_state = HANDED_OFF
     elif isinstance(effect, LeaveQueue):
         conv = await handoff.open_conversation(ctx, parent)
-        if conv is not None:
-            await handoff.leave(ctx, parent, conv)
+        if conv is not None:  # the same as the parent sending /stop to the handoff
+            await handoff.parent_event(ctx, parent, conv, Inbound(
+                kind="command", command="stop", chat_id=parent.chat_id,
+                user_id=parent.tg_user_id))
     elif isinstance(effect, SetRegion):
         parent.region_zip, parent.region_state, parent.region_county = (
             effect.zip, effect.state, effect.county)
@@ -189,8 +215,9 @@ async def apply_effect(ctx: Ctx, parent: Parent, effect: Effect) -> None:
         ctx.drop_current_update = True
     elif isinstance(effect, ResourcesShared):
         await ctx.bump("resources_shared", len(effect.ids))
-        shared = list(dict.fromkeys([*parent.flow_data.get("shared", []), *effect.ids]))[-30:]
-        parent.flow_data = {**parent.flow_data, "shared": shared}
+        before = parent.flow_data.get("resources_shared", [])
+        shared = list(dict.fromkeys([*before, *effect.ids]))[-30:]
+        parent.flow_data = {**parent.flow_data, "resources_shared": shared}
     elif isinstance(effect, TopicChosen):
         await ctx.bump(f"topic:{effect.id}")
         parent.flow_data = {**parent.flow_data, "topic": effect.id}

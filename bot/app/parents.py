@@ -19,7 +19,8 @@ DELETE_WINDOW = timedelta(hours=47)  # Telegram lets bots delete their messages 
 
 
 def new_pseudonym() -> str:
-    return "Parent " + "".join(secrets.choice(_ALPHABET) for _ in range(4))
+    """A code like ``K7Q2``; staff texts show it as "Parent K7Q2"."""
+    return "".join(secrets.choice(_ALPHABET) for _ in range(4))
 
 
 def language_from_hint(code: str | None, available: tuple[str, ...]) -> str:

@@ -1,0 +1,140 @@
+"""Telling staff that someone is waiting: private alerts, the staff chat, coordinators.
+
+Alerts go to each specialist's private chat (with a Take button), because a group
+chat is seen by more people than need to know. The staff chat gets a low-volume line
+with the pseudonym, category and language only — never the parent's words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from bot.app.context import Ctx
+from bot.storage.models import Conversation, Parent, Staff
+from flows.events import Button
+from handoff import buttons as B
+from handoff import store
+from handoff.rules import best_specialist
+from handoff.speech import parent_label, staff_lang
+
+STAFF_CHAT_LANG = "en"
+
+
+def _category(ctx: Ctx, conv: Conversation, lang: str) -> str:
+    if conv.crisis_category:
+        return conv.crisis_category
+    if conv.topic:
+        return conv.topic
+    return ctx.text("staff.summary_none", lang)
+
+
+def _wait_minutes(ctx: Ctx, conv: Conversation) -> int:
+    return max(0, int((ctx.now - conv.queued_at).total_seconds() // 60))
+
+
+def alert_one(ctx: Ctx, staff: Staff, conv: Conversation, parent: Parent | None) -> None:
+    """One private alert with a Take button (and "not a good fit" in push mode)."""
+    lang = staff_lang(staff)
+    chat = staff.tg_user_id
+    key = "staff.alert_crisis" if conv.priority == "crisis" else "staff.alert_new"
+    row = [ctx.text_button(chat, "staff.btn_take", lang, B.TAKE, str(conv.id))]
+    if conv.offered_staff_id == staff.tg_user_id:
+        key = "staff.offer_crisis" if conv.priority == "crisis" else "staff.offer"
+        row.append(ctx.text_button(chat, "staff.btn_not_fit", lang, B.DECLINE, str(conv.id)))
+    ctx.say(
+        chat,
+        key,
+        lang,
+        buttons=(tuple(row),),
+        who=parent_label(ctx, parent, lang),
+        category=_category(ctx, conv, lang),
+        language=conv.lang,
+        minutes=_wait_minutes(ctx, conv),
+    )
+
+
+def staff_chat(ctx: Ctx, key: str, conv: Conversation, parent: Parent | None) -> None:
+    """A low-volume line in the staff group chat, if one is configured."""
+    chat_id = ctx.settings.staff_chat_id
+    if chat_id is None:
+        return
+    lang = STAFF_CHAT_LANG
+    ctx.say(
+        chat_id,
+        key,
+        lang,
+        who=parent_label(ctx, parent, lang),
+        category=_category(ctx, conv, lang),
+        language=conv.lang,
+    )
+
+
+async def alert_waiting(
+    ctx: Ctx, conv: Conversation, parent: Parent | None, *, exclude: Iterable[int] = ()
+) -> int:
+    """Tell the right on-duty specialists that ``conv`` waits; returns how many were told.
+
+    In push mode the least-loaded fitting specialist gets an offer first; if nobody
+    fits, everyone on duty is alerted as in pull mode, so nobody waits unseen.
+    """
+    skip = set(exclude) | set(conv.declined_by or [])
+    duty = [s for s in await store.on_duty(ctx.session) if s.tg_user_id not in skip]
+    if ctx.settings.assignment_mode == "push" and conv.status == "queued":
+        counts = await store.loads(ctx.session, [s.tg_user_id for s in duty])
+        views = [store.staff_view(s, counts[s.tg_user_id]) for s in duty]
+        best = best_specialist(store.queue_view(conv), views)
+        if best is not None:
+            conv.offered_staff_id = best.id
+            chosen = next(s for s in duty if s.tg_user_id == best.id)
+            alert_one(ctx, chosen, conv, parent)
+            return 1
+    told = 0
+    for s in duty:
+        if s.paused and conv.priority != "crisis":
+            continue
+        alert_one(ctx, s, conv, parent)
+        told += 1
+    return told
+
+
+ButtonsFor = Callable[[int, str], tuple[tuple[Button, ...], ...]]
+
+
+async def notify_coordinators(
+    ctx: Ctx,
+    key: str,
+    *,
+    parent: Parent | None = None,
+    exclude: Iterable[int] = (),
+    on_duty_first: bool = True,
+    buttons_for: ButtonsFor | None = None,
+    texts: dict[str, str] | None = None,
+    **params: Any,
+) -> list[Staff]:
+    """Tell coordinators (the on-duty ones if any, else all); returns who was told.
+
+    ``who`` and ``texts`` (param -> text key) are rendered in each coordinator's
+    language; ``buttons_for(chat, lang)``
+    builds buttons signed for each coordinator's own chat.
+    """
+    skip = set(exclude)
+    coords = [c for c in await store.coordinators(ctx.session) if c.tg_user_id not in skip]
+    if on_duty_first and any(c.on_duty for c in coords):
+        coords = [c for c in coords if c.on_duty]
+    for c in coords:
+        lang = staff_lang(c)
+        extra: dict[str, Any] = {}
+        if parent is not None:
+            extra["who"] = parent_label(ctx, parent, lang)
+        for name, text_key in (texts or {}).items():
+            extra[name] = ctx.text(text_key, lang)
+        ctx.say(
+            c.tg_user_id,
+            key,
+            lang,
+            buttons=buttons_for(c.tg_user_id, lang) if buttons_for else (),
+            **extra,
+            **params,
+        )
+    return coords

@@ -1,0 +1,389 @@
+"""The handoff's public API: what the pipeline calls, with plain events and one Ctx.
+
+Every function here takes untrusted input (a command, a pressed button, a message)
+and must never raise on it: unknown things get a kind answer or are ignored. All
+state is in the database through ``ctx.session``; every reply goes out through ``ctx``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.app.context import Ctx
+from bot.storage.models import Conversation, Parent, Staff
+from flows.callbacks import decode
+from flows.events import AnswerCallback, Inbound
+from handoff import alerts, assign, coord, duty, ending, jobs, queue, relay, store, support
+from handoff import buttons as B
+from handoff import transfer as xfer
+from handoff.speech import parent_label, staff_lang, staff_say
+
+__all__ = [
+    "delivery_failed",
+    "escalate_crisis",
+    "forget_parent",
+    "internal_job",
+    "open_conversation",
+    "parent_button",
+    "parent_event",
+    "request_peer",
+    "staff_event",
+]
+
+
+# --- parents ---------------------------------------------------------------------------------
+
+
+async def open_conversation(ctx: Ctx, parent: Parent) -> Conversation | None:
+    """The parent's queued or active conversation, if any."""
+    return await store.open_conversation_of(ctx.session, parent.id)
+
+
+async def request_peer(
+    ctx: Ctx,
+    parent: Parent,
+    *,
+    priority: str = "normal",
+    crisis_category: str | None = None,
+    experience: str | None = None,
+    note: str | None = None,
+) -> Conversation:
+    """/talk or a crisis: queue the parent (or raise their entry to crisis) and tell people."""
+    crisis = priority == "crisis"
+    conv, created = await queue.enqueue(
+        ctx,
+        parent,
+        priority="crisis" if crisis else "normal",
+        crisis_category=crisis_category,
+        experience=experience,
+        note=note,
+    )
+    if conv.status == "active":
+        if not crisis:
+            ctx.say(parent.chat_id, "handoff.already_with_peer", parent.lang)
+        return conv
+    if not created and not crisis:
+        await queue.tell_position(ctx, parent, conv, "handoff.still_queued")
+        return conv
+    duty_views = await store.duty_views(ctx.session)
+    if not any(not s.paused for s in duty_views) and not (crisis and duty_views):
+        if created or not conv.after_hours:
+            await queue.tell_nobody_on_duty(ctx, parent, conv)
+        if crisis:
+            await _crisis_alerts(ctx, conv, parent)
+        return conv
+    if crisis:
+        await queue.tell_position(ctx, parent, conv, "handoff.crisis_queued")
+        await _crisis_alerts(ctx, conv, parent)
+        return conv
+    asked = await queue.ask_language_choice(ctx, parent, conv)
+    await queue.tell_position(ctx, parent, conv, "handoff.queued")
+    await alerts.alert_waiting(ctx, conv, parent)
+    if not asked:
+        alerts.staff_chat(ctx, "staff.chat_new", conv, parent)
+    else:
+        alerts.staff_chat(ctx, "staff.chat_new_language", conv, parent)
+    await queue.schedule_stale(ctx, parent, conv)
+    return conv
+
+
+async def _crisis_alerts(ctx: Ctx, conv: Conversation, parent: Parent) -> None:
+    """Every on-duty specialist (Take button), the staff chat; coordinators if nobody is on."""
+    told = await alerts.alert_waiting(ctx, conv, parent)
+    alerts.staff_chat(ctx, "staff.chat_crisis", conv, parent)
+    if told == 0:
+        await alerts.notify_coordinators(
+            ctx,
+            "staff.crisis_nobody_on_duty",
+            parent=parent,
+            on_duty_first=False,
+            category=conv.crisis_category or "?",
+        )
+
+
+async def escalate_crisis(
+    ctx: Ctx, parent: Parent, category: str, evidence: tuple[str, ...]
+) -> None:
+    """After the pipeline sent the crisis lines: a person, now, and a record of why."""
+    await ctx.bump("crisis_escalations")
+    await ctx.audit(
+        "bot",
+        "crisis_escalation",
+        pseudonym=parent.pseudonym,
+        category=category,
+        evidence=list(evidence),
+    )
+    await ctx.cancel_jobs(kind=relay.QUIET_JOB, parent_id=parent.id)
+    conv = await store.open_conversation_of(ctx.session, parent.id)
+    if conv is not None and conv.status == "active":
+        conv.crisis = True
+        conv.priority = "crisis"
+        conv.crisis_category = category
+        staff = await ctx.session.get(Staff, conv.specialist_id) if conv.specialist_id else None
+        if staff is not None:
+            staff_say(
+                ctx,
+                staff,
+                "staff.crisis_in_conversation",
+                who=parent_label(ctx, parent, staff_lang(staff)),
+                category=category,
+            )
+        alerts.staff_chat(ctx, "staff.chat_crisis", conv, parent)
+        return
+    await request_peer(ctx, parent, priority="crisis", crisis_category=category)
+
+
+async def parent_event(ctx: Ctx, parent: Parent, conv: Conversation, ev: Inbound) -> None:
+    """A parent's message, command or button while queued or with a peer."""
+    parent.last_seen_at = ctx.now
+    if ev.kind == "callback":
+        await _parent_button(ctx, parent, ev)
+        return
+    if ev.kind == "command":
+        await _parent_command(ctx, parent, conv, ev)
+        return
+    if conv.status == "queued":
+        if ev.kind == "text" and ev.text:
+            queue.add_waiting_note(ctx, parent, conv, ev.text)
+        elif ev.kind == "media":
+            ctx.say(parent.chat_id, "handoff.queued_media", parent.lang)
+        return
+    if conv.status != "active":
+        return
+    if ev.kind in ("text", "media"):
+        await relay.from_parent(ctx, parent, conv, ev)
+    elif ev.kind == "edited":
+        ctx.say(parent.chat_id, "handoff.edit_not_shown", parent.lang)
+
+
+async def parent_button(ctx: Ctx, parent: Parent, ev: Inbound) -> None:
+    """An ``h.`` button from a parent with no open conversation (e.g. the survey after /end)."""
+    await _parent_button(ctx, parent, ev)
+
+
+async def _parent_command(ctx: Ctx, parent: Parent, conv: Conversation, ev: Inbound) -> None:
+    cmd = ev.command or ""
+    if conv.status == "queued":
+        if cmd in ("stop", "end", "leave"):
+            await queue.leave_queue(ctx, parent, conv)
+        elif cmd == "talk":
+            await queue.tell_position(ctx, parent, conv, "handoff.still_queued")
+        else:
+            ctx.say(parent.chat_id, "handoff.queued_commands", parent.lang)
+        return
+    if cmd in ("end", "stop"):
+        await ending.end(ctx, conv, "parent")
+    elif cmd == "newpeer":
+        await xfer.new_peer(ctx, conv)
+    else:
+        ctx.say(parent.chat_id, "handoff.active_commands", parent.lang)
+
+
+async def _parent_button(ctx: Ctx, parent: Parent, ev: Inbound) -> None:
+    cb = decode(ctx.secret, ev.chat_id, ev.callback_data)
+    if ev.callback_id:
+        ctx.send(AnswerCallback(ev.callback_id))
+    if cb is None or not cb.action.startswith("h."):
+        ctx.say(parent.chat_id, "handoff.button_expired", parent.lang)
+        return
+    if cb.action in (B.SURVEY_HEARD, B.SURVEY_HELPFUL):
+        await ending.survey_answer(ctx, parent, cb.action, cb.arg)
+        return
+    if cb.action == B.SURVEY_SKIP:
+        ending.survey_skip(ctx, parent)
+        return
+    conv_id = B.to_int(cb.arg)
+    conv = await ctx.session.get(Conversation, conv_id) if conv_id is not None else None
+    if conv is None or conv.parent_id != parent.id or conv.status == "ended":
+        ctx.say(parent.chat_id, "handoff.button_expired", parent.lang)
+        return
+    lang, chat = parent.lang, parent.chat_id
+    if cb.action in (B.LEAVE, B.STILL_NO) and conv.status == "queued":
+        await queue.leave_queue(ctx, parent, conv)
+    elif cb.action == B.STILL_YES and conv.status == "queued":
+        conv.stale_asked_at = None
+        ctx.say(chat, "handoff.still_waiting_ok", lang)
+        await queue.schedule_stale(ctx, parent, conv)
+    elif cb.action == B.WAIT_LANG and conv.status == "queued":
+        conv.any_language_ok = False
+        ctx.say(chat, "handoff.will_wait_language", lang)
+    elif cb.action == B.GO_AHEAD and conv.status == "queued":
+        conv.any_language_ok = True
+        ctx.say(chat, "handoff.any_language_ok", lang)
+        await alerts.alert_waiting(ctx, conv, parent)
+    elif cb.action == B.PARENT_END and conv.status == "active":
+        await ending.end(ctx, conv, "parent")
+    else:
+        ctx.say(chat, "handoff.button_expired", lang)
+
+
+async def delivery_failed(ctx: Ctx, chat_id: int) -> None:
+    """Telegram said 403 for a parent's chat: they blocked the bot or left."""
+    parent = await ctx.session.scalar(select(Parent).where(Parent.chat_id == chat_id).limit(1))
+    if parent is None:
+        return
+    parent.unreachable = True
+    conv = await store.open_conversation_of(ctx.session, parent.id)
+    if conv is not None:
+        await ending.end(ctx, conv, "unreachable")
+
+
+async def forget_parent(ctx: Ctx, parent: Parent) -> None:
+    """Before /forget deletes the parent: end their conversation politely on the staff side."""
+    conv = await store.open_conversation_of(ctx.session, parent.id)
+    if conv is not None:
+        await ending.end(ctx, conv, "forget")
+    await ctx.cancel_jobs(parent_id=parent.id)
+
+
+# --- jobs ------------------------------------------------------------------------------------
+
+
+async def internal_job(ctx: Ctx, kind: str, payload: dict[str, Any]) -> None:
+    """A job the handoff scheduled (``h.quiet``, ``h.stale``, ``h.shift``, ``h.idle``)."""
+    if kind in jobs.KINDS:
+        await jobs.run(ctx, kind, payload or {})
+
+
+# --- staff -----------------------------------------------------------------------------------
+
+_PICK_ANY = {"end", "transfer", "consult", "report"}
+
+
+async def staff_event(ctx: Ctx, staff: Staff, ev: Inbound) -> None:
+    """Everything a staff member sends in their private chat with the bot."""
+    staff.last_active_at = ctx.now
+    if ev.kind == "callback":
+        await _staff_button(ctx, staff, ev)
+    elif ev.kind == "command":
+        await _staff_command(ctx, staff, ev)
+    elif ev.kind in ("text", "media"):
+        await _staff_message(ctx, staff, ev)
+    elif ev.kind == "edited":
+        staff_say(ctx, staff, "staff.edit_not_relayed")
+
+
+async def _staff_message(ctx: Ctx, staff: Staff, ev: Inbound) -> None:
+    replying = await relay.conv_of_reply(ctx, staff, ev.reply_to_message_id)
+    if replying is None and staff.awaiting == "note" and ev.kind == "text":
+        await ending.note(ctx, staff, ev.text)
+        return
+    if replying is None and staff.awaiting == "advise":
+        await support.advise(ctx, staff, ev)
+        return
+    await relay.from_staff(ctx, staff, ev)
+
+
+async def _target(ctx: Ctx, staff: Staff, ev: Inbound, cmd: str) -> Conversation | None:
+    """Which conversation a command means: the replied-to one, the only one, or ask."""
+    conv = await relay.conv_of_reply(ctx, staff, ev.reply_to_message_id)
+    if conv is not None:
+        if conv.status == "active" and conv.specialist_id == staff.tg_user_id:
+            return conv
+        staff_say(ctx, staff, "staff.conv_not_yours")
+        return None
+    active = await store.active_of(ctx.session, staff.tg_user_id)
+    if not active:
+        staff_say(ctx, staff, "staff.no_active")
+        return None
+    if len(active) == 1:
+        return active[0]
+    lang, chat = staff_lang(staff), staff.tg_user_id
+    rows = []
+    for c in active:
+        parent = await store.parent_of(ctx.session, c)
+        rows.append((ctx.button(chat, parent_label(ctx, parent, lang), B.PICK, f"{cmd}:{c.id}"),))
+    ctx.say(chat, "staff.which_conversation", lang, buttons=tuple(rows), command=cmd)
+    return None
+
+
+async def _run_on(ctx: Ctx, staff: Staff, cmd: str, conv: Conversation, note: str) -> None:
+    if cmd == "end":
+        await ending.end(ctx, conv, "specialist")
+    elif cmd == "transfer":
+        await xfer.offer_transfer(ctx, staff, conv, note)
+    elif cmd == "consult":
+        await support.consult(ctx, staff, conv)
+    elif cmd == "report":
+        await support.report(ctx, staff, conv)
+
+
+async def _staff_command(ctx: Ctx, staff: Staff, ev: Inbound) -> None:
+    cmd = ev.command or ""
+    if cmd == "onduty":
+        await duty.on_duty(ctx, staff)
+    elif cmd == "offduty":
+        await duty.off_duty(ctx, staff)
+    elif cmd == "pause":
+        await duty.pause(ctx, staff)
+    elif cmd == "next":
+        await assign.take_next(ctx, staff)
+    elif cmd in _PICK_ANY:
+        conv = await _target(ctx, staff, ev, cmd)
+        if conv is not None:
+            await _run_on(ctx, staff, cmd, conv, ev.args)
+    elif cmd == "queue":
+        await coord.show_queue(ctx, staff)
+    elif cmd == "who":
+        await coord.show_who(ctx, staff)
+    elif cmd in ("help", "start"):
+        staff_say(ctx, staff, "staff.help")
+        if staff.role == "coordinator":
+            staff_say(ctx, staff, "staff.help_coordinator")
+    else:
+        staff_say(ctx, staff, "staff.unknown_command")
+
+
+async def _staff_button(ctx: Ctx, staff: Staff, ev: Inbound) -> None:
+    cb = decode(ctx.secret, ev.chat_id, ev.callback_data)
+    if cb is None or not cb.action.startswith("h."):
+        if ev.callback_id:
+            ctx.send(
+                AnswerCallback(ev.callback_id, ctx.text("staff.button_expired", staff_lang(staff)))
+            )
+        return
+    if ev.callback_id:
+        ctx.send(AnswerCallback(ev.callback_id))
+    a, arg = cb.action, cb.arg
+    simple = {
+        B.TO: relay.assign_held,
+        B.XFER: xfer.transfer_to,
+        B.XFER_QUEUE: xfer.transfer_to_queue,
+        B.CATEGORY: ending.category,
+        B.HEAVY: ending.heavy,
+        B.NOTE_SKIP: ending.skip_note,
+        B.DEBRIEF: ending.debrief,
+        B.OUTCOME: ending.outcome,
+        B.HELP: support.start_advising,
+        B.REPORT: support.report_decision,
+    }
+    if a in simple:
+        await simple[a](ctx, staff, arg)
+    elif a == B.TAKE:
+        conv_id = B.to_int(arg)
+        if conv_id is not None:
+            await assign.take(ctx, staff, conv_id)
+    elif a == B.DECLINE:
+        conv_id = B.to_int(arg)
+        if conv_id is not None:
+            await assign.decline(ctx, staff, conv_id)
+    elif a in (B.NUDGE_SEND, B.NUDGE_EDIT):
+        await relay.nudge_answer(ctx, staff, arg, send=a == B.NUDGE_SEND)
+    elif a == B.ADVISE_DONE:
+        support.stop_advising(ctx, staff)
+    elif a in (B.PICK, B.END):
+        cmd, conv_id = ("end", B.to_int(arg)) if a == B.END else _split_pick(arg)
+        conv = await ctx.session.get(Conversation, conv_id) if conv_id is not None else None
+        if conv is None or conv.status != "active" or conv.specialist_id != staff.tg_user_id:
+            staff_say(ctx, staff, "staff.conv_not_yours")
+            return
+        await _run_on(ctx, staff, cmd, conv, "")
+    else:
+        staff_say(ctx, staff, "staff.button_expired")
+
+
+def _split_pick(arg: str) -> tuple[str, int | None]:
+    cmd, tail = B.split2(arg)
+    return (cmd, B.to_int(tail)) if cmd in _PICK_ANY else ("", None)

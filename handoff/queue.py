@@ -1,0 +1,229 @@
+"""The queue: asking for a person, where you are in line, leaving it, after hours.
+
+Positions are never stored as numbers that could drift: they are computed from the
+queued rows each time (crisis first, then parents sent back to the front, then the
+longest wait), and a parent only hears an update when it means something.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.app.context import Ctx
+from bot.storage.models import Conversation, Parent
+from handoff import buttons as B
+from handoff import store
+from handoff.rules import can_take, meaningful_change, position_of, speaks, wait_estimate
+
+STALE_JOB = "h.stale"
+NOTE_MAX = 4000
+
+
+async def _place(ctx: Ctx, conv: Conversation) -> tuple[int, int | None]:
+    """(position, rough minutes) of a queued conversation."""
+    queue = [store.queue_view(c) for c in await store.queued(ctx.session)]
+    pos = position_of(conv.id, queue) or len(queue)
+    duty = [s for s in await store.duty_views(ctx.session) if not s.paused]
+    free = sum(max(0, s.max_active - s.active) for s in duty)
+    return pos, wait_estimate(pos, free, len(duty))
+
+
+async def tell_position(ctx: Ctx, parent: Parent, conv: Conversation, key: str) -> None:
+    """Say where the parent is and roughly how long; remember what we told them."""
+    pos, wait = await _place(ctx, conv)
+    leave = ctx.text_button(parent.chat_id, "handoff.btn_leave", parent.lang, B.LEAVE, str(conv.id))
+    ctx.say(
+        parent.chat_id,
+        key,
+        parent.lang,
+        buttons=((leave,),),
+        position=pos,
+        minutes=wait if wait is not None else "?",
+    )
+    conv.last_position_told = pos
+    conv.last_wait_told = wait
+
+
+async def refresh_positions(ctx: Ctx) -> None:
+    """After the queue moved, tell waiting parents whose place changed meaningfully."""
+    for conv in await store.queued(ctx.session):
+        if conv.after_hours or conv.last_position_told is None:
+            continue
+        pos, wait = await _place(ctx, conv)
+        if not meaningful_change(conv.last_position_told, pos, conv.last_wait_told, wait):
+            continue
+        parent = await store.parent_of(ctx.session, conv)
+        if parent is None or parent.unreachable:
+            continue
+        key = "handoff.position_next" if pos == 1 else "handoff.position_update"
+        ctx.say(parent.chat_id, key, parent.lang, position=pos, minutes=wait if wait else "?")
+        conv.last_position_told = pos
+        conv.last_wait_told = wait
+
+
+def _initial_resources(parent: Parent) -> list[str]:
+    data = parent.flow_data or {}
+    raw = data.get("resources_shared") or data.get("resources") or []
+    return [str(r) for r in raw if isinstance(r, str)] if isinstance(raw, list) else []
+
+
+async def enqueue(
+    ctx: Ctx,
+    parent: Parent,
+    *,
+    priority: str,
+    crisis_category: str | None,
+    experience: str | None,
+    note: str | None,
+) -> tuple[Conversation, bool]:
+    """The parent's open conversation (raised to crisis if asked), or a new queue entry."""
+    crisis = priority == "crisis"
+    conv = await store.open_conversation_of(ctx.session, parent.id)
+    if conv is not None:
+        if crisis:
+            conv.priority = "crisis"
+            conv.crisis = True
+            conv.crisis_category = crisis_category or conv.crisis_category
+        if note:
+            _add_note(conv, note)
+        return conv, False
+    topic = (parent.flow_data or {}).get("topic")
+    conv = Conversation(
+        parent_id=parent.id,
+        status="queued",
+        priority="crisis" if crisis else "normal",
+        crisis=crisis,
+        crisis_category=crisis_category,
+        lang=parent.lang or "en",
+        topic=str(topic)[:40] if topic else None,
+        requested_experience=experience,
+        preferred_staff_id=parent.last_staff_id,
+        queued_at=ctx.now,
+        waiting_note=note[:NOTE_MAX] if note else None,
+        resources_shared=_initial_resources(parent),
+        handoff_notes=[],
+        declined_by=[],
+        any_language_ok=False,
+        after_hours=False,
+        heavy=False,
+        front_of_queue=False,
+        note_acked=bool(note),
+    )
+    ctx.session.add(conv)
+    await ctx.session.flush()
+    await ctx.bump("conversations_requested")
+    return conv, True
+
+
+def _add_note(conv: Conversation, text: str) -> None:
+    joined = f"{conv.waiting_note}\n{text}" if conv.waiting_note else text
+    conv.waiting_note = joined[:NOTE_MAX]
+
+
+def crisis_lines(ctx: Ctx, lang: str) -> str:
+    """The 24/7 crisis lines (the safety module owns their wording)."""
+    from flows.safety.response import crisis_reply
+
+    return crisis_reply(None, lang, ctx.content, ctx.now)
+
+
+def open_resources(ctx: Ctx, parent: Parent, conv: Conversation, limit: int = 3) -> list[str]:
+    """A few resources for the parent's topic and region, rendered (hours always shown)."""
+    from flows.content import Region
+
+    cats: list[str] | None = None
+    topic = ctx.content.topic(conv.topic) if conv.topic else None
+    if topic is not None and topic.resource_categories:
+        cats = list(topic.resource_categories)
+    region = Region(parent.region_zip, parent.region_state, parent.region_county)
+    found = ctx.content.resources_for(
+        categories=cats, region=region, lang=parent.lang, now=ctx.now, demo=ctx.settings.demo
+    )
+    return [ctx.content.render_resource(r, parent.lang, ctx.now, short=True) for r in found[:limit]]
+
+
+def opening_text(ctx: Ctx, lang: str) -> str:
+    """When the line next opens, in the line's own time zone, with a weekday from content."""
+    nxt = ctx.content.hours.next_open(ctx.now)
+    if nxt is None or nxt <= ctx.now:
+        return ctx.text("handoff.opens_unknown", lang)
+    days = ctx.content.text_list("handoff.weekdays", lang)
+    day = days[nxt.weekday()] if len(days) == 7 else ""
+    return ctx.text("handoff.opens_at", lang, day=day, time=nxt.strftime("%H:%M"))
+
+
+async def tell_nobody_on_duty(ctx: Ctx, parent: Parent, conv: Conversation) -> None:
+    """Honest after-hours answer: nobody is here now; crisis lines; leave a message."""
+    lang = parent.lang
+    conv.after_hours = True
+    await ctx.bump("after_hours_messages")
+    key = "handoff.closed" if not ctx.content.hours.is_open(ctx.now) else "handoff.nobody_on_duty"
+    when = opening_text(ctx, lang)
+    if conv.crisis:
+        ctx.say(parent.chat_id, "handoff.crisis_nobody", lang)
+    else:
+        ctx.say(parent.chat_id, key, lang, opens=when)
+        lines = crisis_lines(ctx, lang)
+        res = open_resources(ctx, parent, conv)
+        ctx.say(
+            parent.chat_id,
+            "handoff.after_hours_help",
+            lang,
+            crisis_lines=lines,
+            resources="\n\n".join(res) if res else ctx.text("handoff.no_resources", lang),
+        )
+    leave = ctx.text_button(parent.chat_id, "handoff.btn_leave", lang, B.LEAVE, str(conv.id))
+    ctx.say(parent.chat_id, "handoff.leave_message", lang, buttons=((leave,),))
+
+
+async def ask_language_choice(ctx: Ctx, parent: Parent, conv: Conversation) -> bool:
+    """If nobody on duty speaks the parent's language, let them choose; True if asked."""
+    duty = [s for s in await store.duty_views(ctx.session) if not s.paused]
+    if conv.any_language_ok or any(speaks(s, conv.lang) for s in duty):
+        return False
+    lang, chat = parent.lang, parent.chat_id
+    ctx.say(
+        chat,
+        "handoff.no_language_peer",
+        lang,
+        buttons=(
+            (ctx.text_button(chat, "handoff.btn_wait_language", lang, B.WAIT_LANG, str(conv.id)),),
+            (ctx.text_button(chat, "handoff.btn_go_ahead", lang, B.GO_AHEAD, str(conv.id)),),
+        ),
+    )
+    return True
+
+
+async def schedule_stale(ctx: Ctx, parent: Parent, conv: Conversation) -> None:
+    await ctx.cancel_jobs(kind=STALE_JOB, parent_id=parent.id)
+    await ctx.schedule(
+        STALE_JOB,
+        ctx.now + timedelta(minutes=ctx.settings.queue_stale_minutes),
+        chat_id=parent.chat_id,
+        parent_id=parent.id,
+        payload={"conv": conv.id},
+    )
+
+
+async def anyone_can_take(ctx: Ctx) -> bool:
+    return any(can_take(s) for s in await store.duty_views(ctx.session))
+
+
+async def leave_queue(ctx: Ctx, parent: Parent, conv: Conversation) -> None:
+    """The parent left the queue (/stop or the button): no guilt, the door stays open."""
+    if conv.status != "queued":
+        return
+    conv.status = "ended"
+    conv.ended_at = ctx.now
+    conv.ended_by = "parent_left_queue"
+    await ctx.cancel_jobs(kind=STALE_JOB, parent_id=parent.id)
+    ctx.say(parent.chat_id, "handoff.left_queue", parent.lang)
+    await refresh_positions(ctx)
+
+
+def add_waiting_note(ctx: Ctx, parent: Parent, conv: Conversation, text: str) -> None:
+    """Keep what the parent wants the peer to know; acknowledge it gently, once."""
+    _add_note(conv, text)
+    if not conv.note_acked:
+        conv.note_acked = True
+        ctx.say(parent.chat_id, "handoff.note_kept", parent.lang)

@@ -1,0 +1,289 @@
+"""Carrying messages between a parent and their peer specialist, both ways.
+
+Messages are copied (``copyMessage``), so the parent never sees the specialist's
+account and vice versa. A specialist with several parents answers by replying to that
+parent's message; anything the line cannot place for certain is held and asked
+about — never guessed, never dropped. A message that reads like clinical advice is
+held once with "send anyway / edit", except in a crisis conversation.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bot.app.context import Ctx
+from bot.storage.models import Conversation, HeldMessage, Parent, RelayLink, Staff
+from flows.events import RELAYABLE_MEDIA, CopyMessage, Inbound
+from handoff import buttons as B
+from handoff import store
+from handoff.assign import link
+from handoff.speech import parent_label, staff_lang, staff_say
+
+QUIET_JOB = "h.quiet"
+
+
+def looks_clinical(text: str | None, lang: str | None) -> bool:
+    """The safety module decides what reads as clinical advice (a peer's story is not)."""
+    if not text:
+        return False
+    from flows.safety.nudge import looks_like_clinical_advice
+
+    return looks_like_clinical_advice(text, lang) is not None
+
+
+# --- parent -> specialist ----------------------------------------------------------------
+
+
+async def _needs_label(ctx: Ctx, staff_chat: int, conv: Conversation, active: int) -> bool:
+    """With several parents, say whose message this is when the speaker changes."""
+    if active <= 1:
+        return False
+    last = await ctx.session.scalar(
+        select(RelayLink.conversation_id)
+        .where(RelayLink.staff_chat_id == staff_chat)
+        .order_by(RelayLink.id.desc())
+        .limit(1)
+    )
+    return last != conv.id
+
+
+async def from_parent(ctx: Ctx, parent: Parent, conv: Conversation, ev: Inbound) -> None:
+    """Relay a parent's message (text or media) to their specialist."""
+    if conv.specialist_id is None or ev.message_id is None:
+        return
+    lang = parent.lang
+    if ev.kind == "media":
+        if ev.media not in RELAYABLE_MEDIA:
+            ctx.say(parent.chat_id, "handoff.media_unsupported", lang)
+            return
+        if not ctx.settings.media_relay:
+            ctx.say(parent.chat_id, "handoff.media_off", lang)
+            return
+        if not parent.media_notice_given:
+            parent.media_notice_given = True
+            ctx.say(parent.chat_id, "handoff.media_notice", lang)
+    staff = await ctx.session.get(Staff, conv.specialist_id)
+    staff_chat = conv.specialist_id
+    active = await store.active_count(ctx.session, staff_chat)
+    if staff is not None and await _needs_label(ctx, staff_chat, conv, active):
+        staff_say(ctx, staff, "staff.relay_from", who=parent_label(ctx, parent, staff_lang(staff)))
+    row = link(ctx, conv, staff_chat)
+    await ctx.session.flush()
+    ctx.send(
+        CopyMessage(
+            chat_id=staff_chat,
+            from_chat_id=parent.chat_id,
+            message_id=ev.message_id,
+            meta={"relay_link": row.id},
+        )
+    )
+    conv.last_parent_msg_at = ctx.now
+    conv.quiet_checked_at = None
+    await ctx.cancel_jobs(kind=QUIET_JOB, parent_id=parent.id)
+
+
+# --- specialist -> parent ----------------------------------------------------------------
+
+
+async def conv_of_reply(ctx: Ctx, staff: Staff, reply_to: int | None) -> Conversation | None:
+    """The conversation a specialist's reply belongs to, via the relayed message."""
+    if reply_to is None:
+        return None
+    conv_id = await ctx.session.scalar(
+        select(RelayLink.conversation_id)
+        .where(
+            RelayLink.staff_chat_id == staff.tg_user_id,
+            RelayLink.staff_message_id == reply_to,
+        )
+        .order_by(RelayLink.id.desc())
+        .limit(1)
+    )
+    return await ctx.session.get(Conversation, conv_id) if conv_id is not None else None
+
+
+async def deliver(
+    ctx: Ctx, staff: Staff, conv: Conversation, from_chat: int, message_id: int
+) -> None:
+    """Copy the specialist's message to the parent; note the first response time."""
+    parent = await store.parent_of(ctx.session, conv)
+    if parent is None or parent.unreachable:
+        staff_say(
+            ctx, staff, "staff.parent_unreachable", who=parent_label(ctx, parent, staff_lang(staff))
+        )
+        return
+    ctx.send(
+        CopyMessage(
+            chat_id=parent.chat_id,
+            from_chat_id=from_chat,
+            message_id=message_id,
+            meta={"conversation": conv.id},
+        )
+    )
+    if conv.first_response_at is None:
+        conv.first_response_at = ctx.now
+    if not conv.crisis:
+        await ctx.cancel_jobs(kind=QUIET_JOB, parent_id=parent.id)
+        await ctx.schedule(
+            QUIET_JOB,
+            ctx.now + timedelta(minutes=ctx.settings.parent_quiet_minutes),
+            chat_id=parent.chat_id,
+            parent_id=parent.id,
+            payload={"conv": conv.id, "stage": 1},
+        )
+
+
+def _hold(
+    ctx: Ctx, staff: Staff, ev: Inbound, reason: str, conv: Conversation | None, clinical: bool
+) -> HeldMessage:
+    held = HeldMessage(
+        staff_id=staff.tg_user_id,
+        chat_id=ev.chat_id,
+        message_id=ev.message_id or 0,
+        reason=reason,
+        conversation_id=conv.id if conv else None,
+        created_at=ctx.now,
+        looks_clinical=clinical,
+    )
+    ctx.session.add(held)
+    return held
+
+
+async def ask_nudge(ctx: Ctx, staff: Staff, held: HeldMessage) -> None:
+    lang, chat = staff_lang(staff), staff.tg_user_id
+    ctx.say(
+        chat,
+        "staff.nudge",
+        lang,
+        reply_to=held.message_id,
+        buttons=(
+            (
+                ctx.text_button(chat, "staff.btn_send_anyway", lang, B.NUDGE_SEND, str(held.id)),
+                ctx.text_button(chat, "staff.btn_edit", lang, B.NUDGE_EDIT, str(held.id)),
+            ),
+        ),
+    )
+
+
+def _nudge_applies(ctx: Ctx, conv: Conversation) -> bool:
+    return ctx.settings.specialist_nudge and not conv.crisis
+
+
+async def send_or_nudge(
+    ctx: Ctx, staff: Staff, conv: Conversation, ev: Inbound, clinical: bool
+) -> None:
+    if clinical and _nudge_applies(ctx, conv):
+        held = _hold(ctx, staff, ev, "nudge", conv, clinical)
+        await ctx.session.flush()
+        await ask_nudge(ctx, staff, held)
+        return
+    await deliver(ctx, staff, conv, ev.chat_id, ev.message_id or 0)
+
+
+async def from_staff(ctx: Ctx, staff: Staff, ev: Inbound) -> None:
+    """Route a specialist's message to the right parent, or hold it and ask."""
+    if ev.message_id is None:
+        return
+    if ev.kind == "media":
+        if ev.media not in RELAYABLE_MEDIA:
+            staff_say(ctx, staff, "staff.media_unsupported")
+            return
+        if not ctx.settings.media_relay:
+            staff_say(ctx, staff, "staff.media_off")
+            return
+    conv = await conv_of_reply(ctx, staff, ev.reply_to_message_id)
+    active = await store.active_of(ctx.session, staff.tg_user_id)
+    if conv is not None and (conv.status != "active" or conv.specialist_id != staff.tg_user_id):
+        staff_say(ctx, staff, "staff.conv_not_yours")
+        return
+    clinical = ctx.settings.specialist_nudge and looks_clinical(ev.text, None)
+    if conv is None:
+        if not active:
+            staff_say(ctx, staff, "staff.no_active")
+            return
+        if len(active) == 1:
+            conv = active[0]
+        else:
+            held = _hold(ctx, staff, ev, "ambiguous", None, clinical)
+            await ctx.session.flush()
+            await ask_which(ctx, staff, held, active)
+            return
+    await send_or_nudge(ctx, staff, conv, ev, clinical)
+
+
+async def ask_which(ctx: Ctx, staff: Staff, held: HeldMessage, active: list[Conversation]) -> None:
+    """ "Which parent is this for?" — one button per active conversation."""
+    lang, chat = staff_lang(staff), staff.tg_user_id
+    rows = []
+    for c in active:
+        parent = await store.parent_of(ctx.session, c)
+        label = parent_label(ctx, parent, lang)
+        rows.append((ctx.button(chat, label, B.TO, f"{held.id}:{c.id}"),))
+    ctx.say(chat, "staff.which_parent", lang, reply_to=held.message_id, buttons=tuple(rows))
+
+
+async def _open_held(ctx: Ctx, staff: Staff, held_id: int | None) -> HeldMessage | None:
+    held = await ctx.session.get(HeldMessage, held_id) if held_id is not None else None
+    if held is None or held.staff_id != staff.tg_user_id or held.resolved_at is not None:
+        staff_say(ctx, staff, "staff.held_gone")
+        return None
+    return held
+
+
+async def assign_held(ctx: Ctx, staff: Staff, arg: str) -> None:
+    """The specialist said which parent a held message is for."""
+    pair = B.int_pair(arg)
+    if pair is None:
+        staff_say(ctx, staff, "staff.held_gone")
+        return
+    held = await _open_held(ctx, staff, pair[0])
+    if held is None:
+        return
+    conv = await ctx.session.get(Conversation, pair[1])
+    if conv is None or conv.status != "active" or conv.specialist_id != staff.tg_user_id:
+        staff_say(ctx, staff, "staff.conv_not_yours")
+        return
+    held.conversation_id = conv.id
+    if held.looks_clinical and _nudge_applies(ctx, conv):
+        held.reason = "nudge"
+        await ask_nudge(ctx, staff, held)
+        return
+    held.resolved_at = ctx.now
+    await deliver(ctx, staff, conv, held.chat_id, held.message_id)
+    staff_say(
+        ctx,
+        staff,
+        "staff.held_sent",
+        who=parent_label(ctx, await store.parent_of(ctx.session, conv), staff_lang(staff)),
+    )
+
+
+async def nudge_answer(ctx: Ctx, staff: Staff, arg: str, send: bool) -> None:
+    """ "Send anyway" relays the held message; "edit" drops it so they can write again."""
+    held = await _open_held(ctx, staff, B.to_int(arg))
+    if held is None:
+        return
+    conv = (
+        await ctx.session.get(Conversation, held.conversation_id)
+        if held.conversation_id is not None
+        else None
+    )
+    held.resolved_at = ctx.now
+    if not send:
+        staff_say(ctx, staff, "staff.nudge_edit")
+        return
+    if conv is None or conv.status != "active" or conv.specialist_id != staff.tg_user_id:
+        staff_say(ctx, staff, "staff.conv_not_yours")
+        return
+    await deliver(ctx, staff, conv, held.chat_id, held.message_id)
+    staff_say(ctx, staff, "staff.nudge_sent")
+
+
+async def pending_held(ctx: Ctx, staff_id: int) -> list[HeldMessage]:
+    rows = await ctx.session.scalars(
+        select(HeldMessage).where(
+            HeldMessage.staff_id == staff_id, HeldMessage.resolved_at.is_(None)
+        )
+    )
+    return list(rows)

@@ -1,0 +1,97 @@
+"""The roster: who may act as staff. Used by ``parentline staff add|list|remove``.
+
+Only people on this list ever reach the staff side of the bot; everyone else is a
+parent. Values are validated here so a typo in a role or an experience tag is a clear
+error at the command line, not a specialist silently missing from every match.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.storage.models import Staff
+from handoff.rules import EXPERIENCE, ROLES, invalid_experience
+
+
+class RosterError(ValueError):
+    """A value the roster cannot accept; the message says how to fix it."""
+
+
+def _clean_languages(languages: Iterable[str]) -> list[str]:
+    out: list[str] = []
+    for lang in languages:
+        code = lang.strip().lower()
+        if not code:
+            continue
+        if not (2 <= len(code) <= 8) or not code.replace("-", "").isalpha():
+            raise RosterError(f'language "{lang}" should be a code such as en or es')
+        if code not in out:
+            out.append(code)
+    return out or ["en"]
+
+
+async def add_staff(
+    session: AsyncSession,
+    tg_user_id: int,
+    name: str,
+    role: str,
+    languages: Iterable[str],
+    max_active: int,
+    experience: Iterable[str],
+    now: datetime,
+) -> Staff:
+    """Add someone to the roster, or update them if they are already on it."""
+    name = name.strip()
+    if not name:
+        raise RosterError("--name is required: it is the display name parents see")
+    if len(name) > 60:
+        raise RosterError("--name is too long (60 characters at most)")
+    if role not in ROLES:
+        raise RosterError(f'role "{role}" is not one of: {", ".join(sorted(ROLES))}')
+    if max_active < 1:
+        raise RosterError("--max-active must be 1 or more")
+    exp = [e.strip().lower() for e in experience if e.strip()]
+    bad = invalid_experience(exp)
+    if bad:
+        raise RosterError(
+            f'unknown experience "{", ".join(bad)}" (use: {", ".join(sorted(EXPERIENCE))})'
+        )
+    langs = _clean_languages(languages)
+    staff = await session.get(Staff, tg_user_id)
+    if staff is None:
+        staff = Staff(tg_user_id=tg_user_id, created_at=now, on_duty=False, paused=False)
+        session.add(staff)
+    staff.name = name
+    staff.role = role
+    staff.languages = langs
+    staff.experience = list(dict.fromkeys(exp))
+    staff.max_active = max_active
+    await session.flush()
+    return staff
+
+
+async def list_staff(session: AsyncSession) -> list[Staff]:
+    """Everyone on the roster, coordinators first, then by name."""
+    rows = await session.scalars(select(Staff))
+    return sorted(rows, key=lambda s: (s.role != "coordinator", s.name.casefold()))
+
+
+async def remove_staff(session: AsyncSession, tg_user_id: int) -> bool:
+    """Take someone off the roster; False if they were not on it.
+
+    Their active conversations go back to the front of the queue first, so nobody is
+    left talking to an account that no longer exists on the line.
+    """
+    from handoff.store import requeue_all_of  # local: store imports rules only
+
+    staff = await session.get(Staff, tg_user_id)
+    if staff is None:
+        return False
+    await requeue_all_of(session, tg_user_id)
+    await session.delete(staff)
+    await session.flush()
+    return True

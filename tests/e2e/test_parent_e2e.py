@@ -1,0 +1,128 @@
+"""A parent's whole conversation over real HTTP, in English and Spanish, and what survives.
+
+These go through python-telegram-bot against the fake Bot API, the durable inbox, the
+flow, the outbox and the sender: exactly what runs in production.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from conftest import Line, line_settings
+from sqlalchemy import func, select
+
+from bot.app.jobs import purge
+from bot.app.runtime import LineRuntime
+from bot.storage.models import Conversation, DailyStat, InboxRow, Job, Parent
+
+
+def t(line: Line, key: str, lang: str = "en", **kw: object) -> str:
+    return line.runtime.content.current.text(key, lang, **kw)
+
+
+async def _walk(line: Line, user_id: int, lang: str, place: str) -> None:
+    parent = line.parent(user_id, lang=lang)
+    parent.says("/start")
+    await parent.reads(t(line, "parent.welcome", lang)[:40])
+    await parent.reads(t(line, "privacy.short", lang)[:40])
+    parent.says("It has been a really long week and my son has tantrums every single night")
+    await parent.reads(t(line, "parent.ask_help", lang)[:30])
+    await parent.press(t(line, "parent.buttons.ideas", lang))
+    await parent.reads(t(line, "parent.topic.choose", lang)[:30])
+    content = line.runtime.content.current
+    topic = next(tp for tp in content.topics if tp.id == "tantrums")
+    await parent.press(topic.title[lang])
+    await parent.reads(topic.strength_question[lang][:30])
+    parent.says("I stay calm most nights and I keep trying")
+    await parent.reads(t(line, "parent.strengths.thanks", lang)[:30])
+    await parent.reads(topic.next_steps[lang][0][:30])
+    await parent.press("1")
+    await parent.reads(t(line, "parent.checkin.offer", lang)[:30])
+    await parent.press(t(line, "parent.buttons.checkin_1", lang))
+    await parent.reads(t(line, "parent.resources.offer", lang)[:30])
+    await parent.press(t(line, "parent.buttons.yes_please", lang))
+    await parent.reads(t(line, "parent.region.ask", lang)[:30])
+    parent.says(place)
+    await parent.reads(t(line, "parent.resources.after", lang)[:30])
+    await parent.press(t(line, "parent.buttons.person", lang))
+    # No one is on duty in this test: the handoff says so honestly and keeps the request.
+    await parent.fake.wait_until(lambda: len(parent.texts()) > 0)
+    async with line.runtime.db.read() as s:
+        p = (await s.scalars(select(Parent).where(Parent.tg_user_id == user_id))).one()
+        assert p.lang == lang and p.flow_state == "handed_off"
+        conv = (await s.scalars(select(Conversation).where(Conversation.parent_id == p.id))).one()
+        assert conv.status == "queued"
+        jobs = list(await s.scalars(select(Job).where(Job.parent_id == p.id)))
+        assert [j.kind for j in jobs] == ["checkin"]
+
+
+async def test_whole_conversation_in_english(line: Line) -> None:
+    await _walk(line, 501, "en", "78701")
+
+
+async def test_whole_conversation_in_spanish(line: Line) -> None:
+    await _walk(line, 502, "es", "Texas")
+
+
+async def test_names_are_never_stored(line: Line) -> None:
+    parent = line.parent(503)
+    parent.says("hello")
+    await parent.reads(t(line, "parent.welcome")[:30])
+    async with line.runtime.db.read() as s:
+        rows = list(await s.scalars(select(InboxRow)))
+    assert rows and all("Parent503" not in str(r.payload) for r in rows)
+    assert all("parent503" not in str(r.payload) for r in rows)
+
+
+async def test_restart_mid_flow_resumes_where_the_parent_was(line: Line, tmp_path) -> None:
+    parent = line.parent(504)
+    parent.says("/start")
+    parent.says("Bedtime has been so hard lately and I am exhausted by the end of it")
+    await parent.reads(t(line, "parent.ask_help")[:30])
+    await line.runtime.stop()
+
+    # A new process on the same database file.
+    line.runtime = LineRuntime(line_settings(line.fake, tmp_path / "line.db"), serve_web=False)
+    await line.runtime.start()
+    await parent.press(t(line, "parent.buttons.ideas"))
+    await parent.reads(t(line, "parent.topic.choose")[:30])
+
+
+async def test_messages_sent_while_the_bot_is_down_are_answered_after_restart(
+    line: Line, tmp_path
+) -> None:
+    await line.runtime.stop()
+    parent = line.parent(505)
+    parent.says("/start")  # nobody is polling now
+    line.runtime = LineRuntime(line_settings(line.fake, tmp_path / "line.db"), serve_web=False)
+    await line.runtime.start()
+    await parent.reads(t(line, "parent.welcome")[:30])
+
+
+async def test_forget_really_deletes(line: Line) -> None:
+    parent = line.parent(506)
+    parent.says("/start")
+    parent.says("My daughter will not eat anything but crackers and I worry all the time")
+    await parent.reads(t(line, "parent.ask_help")[:30])
+    parent.says("/forget")
+    await parent.reads(t(line, "parent.forget.confirm")[:30])
+    await parent.press(t(line, "parent.buttons.forget_yes"))
+    await parent.reads(t(line, "privacy.forget_limits")[:30])
+    async with line.runtime.db.read() as s:
+        assert await s.scalar(select(func.count()).select_from(Parent)) == 0
+        left = list(await s.scalars(select(InboxRow).where(InboxRow.chat_id == 506)))
+    assert left == []
+    await line.fake.wait_until(
+        lambda: sum(m["deleted"] for m in line.fake.messages_to(506)) >= 3, timeout=10)
+
+
+async def test_retention_purge_removes_text_and_keeps_counts(line: Line) -> None:
+    parent = line.parent(507)
+    parent.says("/start")
+    await parent.reads(t(line, "parent.welcome")[:30])
+    await line.fake.wait_until(lambda: True)
+    counts = await purge(line.runtime.db, datetime.now(UTC) + timedelta(days=31), 30)
+    assert counts["inbox"] >= 1
+    async with line.runtime.db.read() as s:
+        assert await s.scalar(select(func.count()).select_from(InboxRow)) == 0
+        assert await s.scalar(select(func.count()).select_from(DailyStat)) >= 1
