@@ -8,6 +8,7 @@ answers are plain JSON; a wrong argument answers 400 and an unknown message
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -37,8 +38,7 @@ def _json_route(action: Action) -> Handler:
         try:
             result = await action(args)
         except KeyError as exc:
-            return web.json_response({"error": str(exc.args[0] if exc.args else exc)},
-                                     status=404)
+            return web.json_response({"error": str(exc.args[0] if exc.args else exc)}, status=404)
         except TimeoutError as exc:
             return web.json_response({"error": str(exc)}, status=408)
         except (ValueError, TypeError) as exc:
@@ -70,50 +70,67 @@ def control_routes(fake: FakeTelegram) -> list[web.RouteDef]:
             "users": len(fake.world.users),
             "raw_updates": fake.raw_updates,
             "pending_updates": len(fake.world.pending),
-            "webhook": {"url": fake.world.webhook.url,
-                        "delivered": fake.webhook.delivered,
-                        "last_error": fake.world.webhook.last_error_message},
+            "webhook": {
+                "url": fake.world.webhook.url,
+                "delivered": fake.webhook.delivered,
+                "last_error": fake.world.webhook.last_error_message,
+            },
             "faults": fake.faults.as_dict(),
         }
 
     async def users(args: dict[str, Any]) -> Any:
         return fake.create_user(
-            _int(args, "id"), args.get("first_name"),
-            language_code=args.get("language_code", "en"), username=args.get("username"),
-            last_name=args.get("last_name"), started=bool(args.get("started", True)),
+            _int(args, "id"),
+            args.get("first_name"),
+            language_code=args.get("language_code", "en"),
+            username=args.get("username"),
+            last_name=args.get("last_name"),
+            started=bool(args.get("started", True)),
         )
 
     async def send(args: dict[str, Any]) -> Any:
         return fake.user_sends(
-            _int(args, "user_id"), str(args["text"]), chat_id=_opt_int(args, "chat_id"),
-            reply_to=_opt_int(args, "reply_to"), forwarded=bool(args.get("forwarded", False)),
+            _int(args, "user_id"),
+            str(args["text"]),
+            chat_id=_opt_int(args, "chat_id"),
+            reply_to=_opt_int(args, "reply_to"),
+            forwarded=bool(args.get("forwarded", False)),
         )
 
     async def send_media(args: dict[str, Any]) -> Any:
         return fake.user_sends_media(
-            _int(args, "user_id"), str(args["kind"]), args.get("caption"),
+            _int(args, "user_id"),
+            str(args["kind"]),
+            args.get("caption"),
             chat_id=_opt_int(args, "chat_id"),
         )
 
     async def edit(args: dict[str, Any]) -> Any:
-        return fake.user_edits(_int(args, "user_id"), _int(args, "message_id"),
-                               str(args["text"]), chat_id=_opt_int(args, "chat_id"))
+        return fake.user_edits(
+            _int(args, "user_id"),
+            _int(args, "message_id"),
+            str(args["text"]),
+            chat_id=_opt_int(args, "chat_id"),
+        )
 
     async def press(args: dict[str, Any]) -> Any:
-        return fake.user_presses(_int(args, "user_id"), _int(args, "message_id"),
-                                 str(args["data"]), chat_id=_opt_int(args, "chat_id"))
+        return fake.user_presses(
+            _int(args, "user_id"),
+            _int(args, "message_id"),
+            str(args["data"]),
+            chat_id=_opt_int(args, "chat_id"),
+        )
 
     async def group_message(args: dict[str, Any]) -> Any:
-        return fake.group_message(_int(args, "chat_id"), _int(args, "user_id"),
-                                  str(args["text"]))
+        return fake.group_message(_int(args, "chat_id"), _int(args, "user_id"), str(args["text"]))
 
     async def add_bot_to_group(args: dict[str, Any]) -> Any:
-        return fake.add_bot_to_group(_int(args, "chat_id"), _int(args, "user_id"),
-                                     title=args.get("title"))
+        return fake.add_bot_to_group(
+            _int(args, "chat_id"), _int(args, "user_id"), title=args.get("title")
+        )
 
     async def channel_post(args: dict[str, Any]) -> Any:
-        return fake.channel_post(_int(args, "chat_id"), str(args["text"]),
-                                 title=args.get("title"))
+        return fake.channel_post(_int(args, "chat_id"), str(args["text"]), title=args.get("title"))
 
     async def block(args: dict[str, Any]) -> Any:
         fake.user_blocks_bot(_int(args, "user_id"))
@@ -124,13 +141,15 @@ def control_routes(fake: FakeTelegram) -> list[web.RouteDef]:
         return {"ok": True}
 
     async def messages(args: dict[str, Any]) -> Any:
-        return fake.messages_to(_int(args, "chat_id"))[_opt_int(args, "after") or 0:]
+        return fake.messages_to(_int(args, "chat_id"))[_opt_int(args, "after") or 0 :]
 
     async def wait_message(args: dict[str, Any]) -> Any:
         contains = args.get("contains")
         return await fake.wait_for_message(
-            _int(args, "chat_id"), str(contains) if contains else None,
-            timeout=min(60.0, float(args.get("timeout", 5.0))), after=_opt_int(args, "after"),
+            _int(args, "chat_id"),
+            str(contains) if contains else None,
+            timeout=min(60.0, float(args.get("timeout", 5.0))),
+            after=_opt_int(args, "after"),
         )
 
     async def requests(args: dict[str, Any]) -> Any:
@@ -139,8 +158,8 @@ def control_routes(fake: FakeTelegram) -> list[web.RouteDef]:
     async def events(args: dict[str, Any]) -> Any:
         after = _opt_int(args, "after") or 0
         timeout = min(60.0, float(args.get("timeout", 0)))
-        if len(fake.world.events) <= after and timeout > 0:
-            await fake.world.wait_changed(timeout)
+        with contextlib.suppress(TimeoutError):
+            await fake.wait_until(lambda: len(fake.world.events) > after, timeout)
         return fake.world.events[after:]
 
     async def callbacks(args: dict[str, Any]) -> Any:

@@ -80,6 +80,7 @@ class FakeTelegram:
 
     async def start(self) -> None:
         """Listen on ``host:port`` (port 0 picks a free one) and start webhook delivery."""
+        self.api.closing.clear()
         app = create_app(self.api, control_routes(self))
         self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
         await self._runner.setup()
@@ -127,8 +128,12 @@ class FakeTelegram:
     ) -> dict[str, Any]:
         """Create a user; ``started=False`` makes the bot's first message a 403."""
         return self.world.create_user(
-            user_id, first_name, language_code=language_code, username=username,
-            last_name=last_name, started=started,
+            user_id,
+            first_name,
+            language_code=language_code,
+            username=username,
+            last_name=last_name,
+            started=started,
         ).as_user()
 
     def user_sends(
@@ -205,7 +210,7 @@ class FakeTelegram:
         self,
         chat_id: int,
         predicate: Predicate = None,
-        timeout: float = 5.0,  # noqa: ASYNC109 - the documented test API; polls the world
+        timeout: float = 5.0,
         after: int | None = None,
     ) -> dict[str, Any]:
         """The first bot message to ``chat_id`` at index >= ``after`` that matches.
@@ -242,10 +247,12 @@ class FakeTelegram:
                 )
             await self.world.wait_changed(remaining)
 
-    async def wait_until(
-        self, condition: Callable[[], bool], timeout: float = 5.0  # noqa: ASYNC109
-    ) -> None:
-        """Wait until ``condition()`` holds, re-checking on every change in the world."""
+    async def wait_until(self, condition: Callable[[], bool], timeout: float = 5.0) -> None:
+        """Wait until ``condition()`` holds.
+
+        Re-checks on every change in the world and at least every 0.1 s, so a
+        condition on state outside the fake (a test's own list) also works.
+        """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while not condition():

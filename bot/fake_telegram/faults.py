@@ -29,18 +29,39 @@ from bot.fake_telegram.errors import ApiError, bad_gateway, too_many_requests
 #: Methods that put something in a chat; random faults can be limited to these.
 SEND_METHODS = frozenset(
     {
-        "sendMessage", "copyMessage", "forwardMessage", "editMessageText",
-        "editMessageReplyMarkup", "deleteMessage", "answerCallbackQuery", "sendChatAction",
-        "sendPhoto", "sendDocument", "sendVoice", "sendVideo", "sendAudio", "sendSticker",
-        "sendVideoNote", "leaveChat",
+        "sendMessage",
+        "copyMessage",
+        "forwardMessage",
+        "editMessageText",
+        "editMessageReplyMarkup",
+        "deleteMessage",
+        "answerCallbackQuery",
+        "sendChatAction",
+        "sendPhoto",
+        "sendDocument",
+        "sendVoice",
+        "sendVideo",
+        "sendAudio",
+        "sendSticker",
+        "sendVideoNote",
+        "leaveChat",
     }
 )
 #: Methods that count against Telegram's flood limits (sends and edits share them).
 RATE_LIMITED_METHODS = frozenset(
     {
-        "sendMessage", "copyMessage", "forwardMessage", "editMessageText",
-        "editMessageReplyMarkup", "sendPhoto", "sendDocument", "sendVoice", "sendVideo",
-        "sendAudio", "sendSticker", "sendVideoNote",
+        "sendMessage",
+        "copyMessage",
+        "forwardMessage",
+        "editMessageText",
+        "editMessageReplyMarkup",
+        "sendPhoto",
+        "sendDocument",
+        "sendVoice",
+        "sendVideo",
+        "sendAudio",
+        "sendSticker",
+        "sendVideoNote",
     }
 )
 
@@ -166,8 +187,10 @@ class Faults:
         global_bucket = self._bucket(
             ("global", None), (float(cfg.global_per_second), float(cfg.global_per_second)), now
         )
-        for name, bucket in ((f"rate_limited_{scope[0]}", chat_bucket),
-                             ("rate_limited_global", global_bucket)):
+        for name, bucket in (
+            (f"rate_limited_{scope[0]}", chat_bucket),
+            ("rate_limited_global", global_bucket),
+        ):
             wait = bucket.wait(now)
             if wait > 0:
                 self.counters[name] += 1
@@ -176,9 +199,7 @@ class Faults:
         global_bucket.take()
         return None
 
-    def _bucket(
-        self, key: tuple[str, Any], shape: tuple[float, float], now: float
-    ) -> TokenBucket:
+    def _bucket(self, key: tuple[str, Any], shape: tuple[float, float], now: float) -> TokenBucket:
         bucket = self._buckets.get(key)
         if bucket is None:
             bucket = self._buckets[key] = TokenBucket(shape[0], shape[1], now)

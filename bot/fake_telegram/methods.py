@@ -91,9 +91,18 @@ def _markup(params: Params) -> dict[str, Any] | None:
             if data is not None and not 1 <= len(str(data).encode()) <= CALLBACK_DATA_LIMIT:
                 raise bad_request("BUTTON_DATA_INVALID")
             if data is None and not any(
-                k in button for k in ("url", "web_app", "login_url", "switch_inline_query",
-                                      "switch_inline_query_current_chat", "copy_text", "pay",
-                                      "callback_game", "switch_inline_query_chosen_chat")
+                k in button
+                for k in (
+                    "url",
+                    "web_app",
+                    "login_url",
+                    "switch_inline_query",
+                    "switch_inline_query_current_chat",
+                    "copy_text",
+                    "pay",
+                    "callback_game",
+                    "switch_inline_query_chosen_chat",
+                )
             ):
                 raise bad_request("text buttons are unallowed in the inline keyboard")
     return markup
@@ -109,8 +118,9 @@ def _reply_to(world: World, chat: ChatRecord, params: Params) -> StoredMessage |
         if reply.get("chat_id") not in (None, chat.id):
             other = world.resolve_chat(reply["chat_id"])
             target = world.message(other.id, target_id)
-            require(target is not None or allow_missing,
-                    bad_request("message to be replied not found"))
+            require(
+                target is not None or allow_missing, bad_request("message to be replied not found")
+            )
             return target
     if target_id is None:
         return None
@@ -231,12 +241,19 @@ def _send_upload(kind: str) -> Method:
         chat = world.writable_chat(params.get("chat_id"))
         tag = world.next_file_tag()
         file = {"file_id": f"FAKE-bot-{kind}-{tag}", "file_unique_id": f"b{kind}{tag}"}
-        content: dict[str, Any] = {kind: [{**file, "width": 800, "height": 800}]
-                                   if kind == "photo" else file}
+        content: dict[str, Any] = {
+            kind: [{**file, "width": 800, "height": 800}] if kind == "photo" else file
+        }
         msg = world.store(
-            chat, sender=world.bot_user, from_bot=True, kind=kind, caption=_caption(params),
-            content=content, reply_markup=_markup(params),
-            reply_to=_reply_to(world, chat, params), method=f"send{kind}",
+            chat,
+            sender=world.bot_user,
+            from_bot=True,
+            kind=kind,
+            caption=_caption(params),
+            content=content,
+            reply_markup=_markup(params),
+            reply_to=_reply_to(world, chat, params),
+            method=f"send{kind}",
         )
         return msg.to_api()
 
@@ -349,8 +366,7 @@ def answer_callback_query(world: World, params: Params) -> Any:
         "show_alert": bool(params.get("show_alert")),
         "url": params.get("url"),
     }
-    world.event("callback_answer", chat_id=record.chat_id, query_id=record.id,
-                **record.answer)
+    world.event("callback_answer", chat_id=record.chat_id, query_id=record.id, **record.answer)
     world.notify()
     return True
 
@@ -367,18 +383,22 @@ def send_chat_action(world: World, params: Params) -> Any:
 def leave_chat(world: World, params: Params) -> Any:
     """Leave a group; the bot then hears ``my_chat_member`` and can no longer post there."""
     chat = world.resolve_chat(params.get("chat_id"))
-    require(chat.type != "private",
-            bad_request("chat member status can't be changed in private chats"))
+    require(
+        chat.type != "private", bad_request("chat member status can't be changed in private chats")
+    )
     require(chat.bot_member, bad_request("chat not found"))
     chat.bot_member = False
     world.event("my_chat_member", chat_id=chat.id, old="member", new="left")
-    world.enqueue("my_chat_member", {
-        "chat": chat.as_chat(),
-        "from": world.bot_user,
-        "date": int(now_ts()),
-        "old_chat_member": {"user": world.bot_user, "status": "member"},
-        "new_chat_member": {"user": world.bot_user, "status": "left"},
-    })
+    world.enqueue(
+        "my_chat_member",
+        {
+            "chat": chat.as_chat(),
+            "from": world.bot_user,
+            "date": int(now_ts()),
+            "old_chat_member": {"user": world.bot_user, "status": "member"},
+            "new_chat_member": {"user": world.bot_user, "status": "left"},
+        },
+    )
     return True
 
 

@@ -11,14 +11,20 @@ from bot.fake_telegram.fake import DEFAULT_TOKEN, FakeTelegram
 
 
 async def serve_fake_telegram(
-    host: str = "127.0.0.1", port: int = 8081, *, ready: asyncio.Event | None = None,
+    host: str = "127.0.0.1",
+    port: int = 8081,
+    *,
+    ready: asyncio.Event | None = None,
     **options: Any,
 ) -> None:
     """Run a fake until cancelled; prints where it listens (the demo reads that line)."""
     fake = FakeTelegram(host=host, port=port, **options)
     await fake.start()
-    print(f"fake Telegram Bot API at {fake.url} (token {fake.token}); "
-          f"PARENTLINE_TELEGRAM_API_URL={fake.api_root}", flush=True)
+    print(
+        f"fake Telegram Bot API at {fake.url} (token {fake.token}); "
+        f"PARENTLINE_TELEGRAM_API_URL={fake.api_root}",
+        flush=True,
+    )
     if ready is not None:
         ready.set()
     try:
@@ -42,5 +48,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--bot-username", default="parentline_test_bot")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    run_fake_telegram(args.host, args.port, token=args.token,
-                      bot_username=args.bot_username, seed=args.seed)
+    run_fake_telegram(
+        args.host, args.port, token=args.token, bot_username=args.bot_username, seed=args.seed
+    )

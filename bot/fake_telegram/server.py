@@ -22,18 +22,42 @@ from bot.fake_telegram.state import LoggedRequest, World, now_ts
 # Form values that must stay strings even when they look like JSON ("123", "true").
 _STRING_PARAMS = frozenset(
     {
-        "text", "caption", "callback_query_id", "data", "url", "secret_token", "parse_mode",
-        "action", "title", "description", "question", "first_name", "last_name",
-        "inline_message_id", "language_code", "emoji", "business_connection_id",
-        "message_effect_id", "photo", "document", "voice", "video", "audio", "sticker",
-        "video_note", "ip_address", "certificate",
+        "text",
+        "caption",
+        "callback_query_id",
+        "data",
+        "url",
+        "secret_token",
+        "parse_mode",
+        "action",
+        "title",
+        "description",
+        "question",
+        "first_name",
+        "last_name",
+        "inline_message_id",
+        "language_code",
+        "emoji",
+        "business_connection_id",
+        "message_effect_id",
+        "photo",
+        "document",
+        "voice",
+        "video",
+        "audio",
+        "sticker",
+        "video_note",
+        "ip_address",
+        "certificate",
     }
 )
 _SUPERSEDED = (
     "terminated by other getUpdates request; make sure that only one bot instance is running"
 )
-_WEBHOOK_ACTIVE = "can't use getUpdates method while webhook is active; use deleteWebhook to " \
+_WEBHOOK_ACTIVE = (
+    "can't use getUpdates method while webhook is active; use deleteWebhook to "
     "delete the webhook first"
+)
 
 
 def decode_value(key: str, value: str) -> Any:
@@ -157,19 +181,30 @@ class ApiHandler:
         *,
         fault: bool = False,
     ) -> web.Response:
-        self._log(method, chat_id, error.status, params,
-                  fault=f"status_{error.status}" if fault else None)
+        self._log(
+            method, chat_id, error.status, params, fault=f"status_{error.status}" if fault else None
+        )
         return web.json_response(error.payload(), status=error.status)
 
     def _log(
-        self, method: str, chat_id: Any, status: int, params: dict[str, Any],
+        self,
+        method: str,
+        chat_id: Any,
+        status: int,
+        params: dict[str, Any],
         fault: str | None = None,
     ) -> None:
         if isinstance(chat_id, str) and chat_id.lstrip("-").isdigit():
             chat_id = int(chat_id)
         self.world.requests_log.append(
-            LoggedRequest(method=method, chat_id=chat_id, status=status, ts=now_ts(),
-                          fault=fault, params=params)
+            LoggedRequest(
+                method=method,
+                chat_id=chat_id,
+                status=status,
+                ts=now_ts(),
+                fault=fault,
+                params=params,
+            )
         )
 
 

@@ -183,10 +183,7 @@ class StoredMessage:
             return []
         rows = self.reply_markup.get("inline_keyboard") or []
         return [
-            [
-                {k: b[k] for k in ("text", "callback_data", "url") if k in b}
-                for b in row
-            ]
+            [{k: b[k] for k in ("text", "callback_data", "url") if k in b} for b in row]
             for row in rows
         ]
 
@@ -302,11 +299,14 @@ class World:
         self._changed.set()
         self._changed = asyncio.Event()
 
-    async def wait_changed(self, timeout: float) -> bool:  # noqa: ASYNC109
+    async def wait_changed(self, timeout: float) -> bool:
         """Sleep until the next ``notify`` or ``timeout``; True if something changed."""
+        # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+        # races with the event being set, and a cancelled worker would then never stop.
         event = self._changed
         try:
-            await asyncio.wait_for(event.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await event.wait()
         except TimeoutError:
             return False
         return True
@@ -314,6 +314,7 @@ class World:
     def event(self, kind: str, **data: Any) -> None:
         """Append to the chronological event log the demo page follows."""
         self.events.append({"seq": len(self.events) + 1, "type": kind, "ts": now_ts(), **data})
+        self.notify()
 
     # -- users and chats ---------------------------------------------------------
 
@@ -617,9 +618,7 @@ class World:
             },
         )
 
-    def channel_post(
-        self, chat_id: int, text: str, *, title: str | None = None
-    ) -> StoredMessage:
+    def channel_post(self, chat_id: int, text: str, *, title: str | None = None) -> StoredMessage:
         """A post in a channel the bot administers (no ``from``, has ``sender_chat``)."""
         chat = self.chats.get(chat_id)
         if chat is None:
@@ -668,9 +667,7 @@ class World:
     def _forward_origin(self) -> dict[str, Any]:
         return {"type": "hidden_user", "sender_user_name": "Someone Else", "date": int(now_ts())}
 
-    def _deliver_user_message(
-        self, user: UserRecord, chat: ChatRecord, msg: StoredMessage
-    ) -> None:
+    def _deliver_user_message(self, user: UserRecord, chat: ChatRecord, msg: StoredMessage) -> None:
         if chat.type == "private":
             user.started = True
             if user.blocked_bot:
@@ -687,38 +684,83 @@ def media_content(kind: str, user: UserRecord, tag: int) -> dict[str, Any]:
         case "photo":
             return {
                 "photo": [
-                    {**file, "file_id": f"{file['file_id']}-s", "width": 90, "height": 90,
-                     "file_size": 1200},
+                    {
+                        **file,
+                        "file_id": f"{file['file_id']}-s",
+                        "width": 90,
+                        "height": 90,
+                        "file_size": 1200,
+                    },
                     {**file, "width": 800, "height": 800, "file_size": 64000},
                 ]
             }
         case "document":
-            return {"document": {**file, "file_name": "scan.pdf", "mime_type": "application/pdf",
-                                 "file_size": 20480}}
+            return {
+                "document": {
+                    **file,
+                    "file_name": "scan.pdf",
+                    "mime_type": "application/pdf",
+                    "file_size": 20480,
+                }
+            }
         case "voice":
             return {"voice": {**file, "duration": 7, "mime_type": "audio/ogg", "file_size": 9000}}
         case "sticker":
-            return {"sticker": {**file, "type": "regular", "width": 512, "height": 512,
-                                "is_animated": False, "is_video": False, "emoji": "🙂"}}
+            return {
+                "sticker": {
+                    **file,
+                    "type": "regular",
+                    "width": 512,
+                    "height": 512,
+                    "is_animated": False,
+                    "is_video": False,
+                    "emoji": "🙂",
+                }
+            }
         case "video_note":
             return {"video_note": {**file, "length": 240, "duration": 5}}
         case "contact":
-            return {"contact": {"phone_number": "+15555550123", "first_name": user.first_name,
-                                "user_id": user.id}}
+            return {
+                "contact": {
+                    "phone_number": "+15555550123",
+                    "first_name": user.first_name,
+                    "user_id": user.id,
+                }
+            }
         case "location":
             return {"location": {"latitude": 40.7128, "longitude": -74.006}}
         case "poll":
-            return {"poll": {"id": f"{tag}", "question": "Which day works?",
-                             "options": [{"text": "Mon", "voter_count": 0},
-                                         {"text": "Tue", "voter_count": 0}],
-                             "total_voter_count": 0, "is_closed": False, "is_anonymous": True,
-                             "type": "regular", "allows_multiple_answers": False}}
+            return {
+                "poll": {
+                    "id": f"{tag}",
+                    "question": "Which day works?",
+                    "options": [
+                        {"text": "Mon", "voter_count": 0, "persistent_id": "0"},
+                        {"text": "Tue", "voter_count": 0, "persistent_id": "1"},
+                    ],
+                    "total_voter_count": 0,
+                    "is_closed": False,
+                    "is_anonymous": True,
+                    "type": "regular",
+                    "allows_multiple_answers": False,
+                    "allows_revoting": False,
+                    "members_only": False,
+                }
+            }
         case "video":
-            return {"video": {**file, "width": 640, "height": 360, "duration": 12,
-                              "mime_type": "video/mp4"}}
+            return {
+                "video": {
+                    **file,
+                    "width": 640,
+                    "height": 360,
+                    "duration": 12,
+                    "mime_type": "video/mp4",
+                }
+            }
         case "audio":
-            return {"audio": {**file, "duration": 30, "mime_type": "audio/mpeg",
-                              "title": "Recording"}}
+            return {
+                "audio": {**file, "duration": 30, "mime_type": "audio/mpeg", "title": "Recording"}
+            }
     raise ValueError(f"unknown media kind {kind!r}")
 
 

@@ -40,11 +40,13 @@ class WebhookDeliverer:
         self.delivered = 0
         self._tasks: list[asyncio.Task[None]] = []
         self._session: aiohttp.ClientSession | None = None
+        self._stopping = False
 
     async def start(self) -> None:
         """Start the workers (idempotent)."""
         if self._tasks:
             return
+        self._stopping = False
         self._session = aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=self.timeout), trust_env=False
         )
@@ -55,6 +57,7 @@ class WebhookDeliverer:
 
     async def stop(self) -> None:
         """Cancel the workers and close the HTTP session."""
+        self._stopping = True
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -83,7 +86,7 @@ class WebhookDeliverer:
 
     async def _worker(self) -> None:
         delay = self.retry_delay
-        while True:
+        while not self._stopping:
             update = self._claim()
             if update is None:
                 await self.world.wait_changed(1.0)
@@ -108,18 +111,23 @@ class WebhookDeliverer:
         """Deliver one update; the error text as getWebhookInfo would show it, or None."""
         hook = self.world.webhook
         assert self._session is not None
-        headers = {"X-Telegram-Bot-Api-Secret-Token": hook.secret_token} if hook.secret_token \
-            else {}
+        headers = (
+            {"X-Telegram-Bot-Api-Secret-Token": hook.secret_token} if hook.secret_token else {}
+        )
         status: int | None = None
         error: str | None
         try:
             async with self._session.post(hook.url, json=update, headers=headers) as response:
                 status = response.status
                 await response.read()
-            error = None if 200 <= status < 300 else \
-                f"Wrong response from the webhook: {status} {response.reason}"
+            error = (
+                None
+                if 200 <= status < 300
+                else f"Wrong response from the webhook: {status} {response.reason}"
+            )
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             error = f"Connection failed: {type(exc).__name__}"
-        self.log.append({"update_id": update["update_id"], "status": status, "error": error,
-                         "ts": now_ts()})
+        self.log.append(
+            {"update_id": update["update_id"], "status": status, "error": error, "ts": now_ts()}
+        )
         return error
