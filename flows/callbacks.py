@@ -55,6 +55,7 @@ def decode(secret: bytes, chat_id: int, data: str | None) -> Callback | None:
     action, arg, sig = parts
     if not action:
         return None
-    if not hmac.compare_digest(sig, _sig(secret, chat_id, action, arg)):
+    expected = _sig(secret, chat_id, action, arg).encode("ascii")
+    if not hmac.compare_digest(sig.encode("utf-8", "surrogatepass"), expected):
         return None
     return Callback(action, arg)

@@ -13,10 +13,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flows.safety.assess import Assessment
-from flows.safety.response import crisis_reply
-
-from bot.app import moderation
+from bot.app import flood, moderation
 from bot.app import parents as parents_mod
 from bot.app.context import Ctx
 from bot.storage.models import Parent, Staff
@@ -37,7 +34,8 @@ from flows.effects import (
 )
 from flows.events import AnswerCallback, Inbound, LeaveChat, SendText
 from flows.parent import flow as parent_flow
-from flows.safety import assess
+from flows.safety import Assessment, assess
+from flows.safety.response import crisis_reply
 from handoff import api as handoff
 
 log = logging.getLogger(__name__)
@@ -106,6 +104,12 @@ async def parent_event(ctx: Ctx, ev: Inbound) -> None:
         return
 
     conv = await handoff.open_conversation(ctx, parent)
+    if ev.kind in ("text", "media") and flood.register(ctx, parent):
+        if conv is not None and conv.status == "active" and ev.kind == "text" and ev.text:
+            await flood.batch_relay(ctx, parent, conv, ev)
+        elif conv is not None and conv.status == "queued":
+            await handoff.parent_event(ctx, parent, conv, ev)  # kept for the peer
+        return  # stored and screened; the flow answers again once the rush is over
     if conv is not None and _belongs_to_handoff(ctx, ev):
         await handoff.parent_event(ctx, parent, conv, ev)
         return
@@ -229,6 +233,9 @@ async def apply_effect(ctx: Ctx, parent: Parent, effect: Effect) -> None:
 
 async def _internal(ctx: Ctx, payload: dict[str, Any]) -> None:
     job = str(payload.get("job", ""))
+    if job == "flood_flush":
+        await flood.flush(ctx, int(payload.get("conv", 0)))
+        return
     if job == "delivery_failed":
         await handoff.delivery_failed(ctx, int(payload.get("chat_id", 0)))
         return

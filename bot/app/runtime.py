@@ -22,7 +22,7 @@ from sqlalchemy import text
 
 from bot.app.jobs import JobRunner
 from bot.app.processor import Processor
-from bot.app.ratelimit import LocalRateLimiter
+from bot.app.ratelimit import LocalRateLimiter, SharedRateLimiter
 from bot.app.sender import Limiter, Sender
 from bot.app.workers import InboxWorkers, replica_id
 from bot.config import Settings
@@ -50,9 +50,12 @@ class LineRuntime:
         self.db = db or Database(settings.database_url)
         self.owner = replica_id()
         self.content = ContentStore(settings.content_dir)
-        self.limiter = limiter or LocalRateLimiter(
-            settings.rate_global_per_second, settings.rate_chat_per_second,
-            settings.rate_chat_burst, settings.rate_group_per_minute,
+        limits = (settings.rate_global_per_second, settings.rate_chat_per_second,
+                  settings.rate_chat_burst, settings.rate_group_per_minute)
+        # Replicas share PostgreSQL, so they share the limit there; one SQLite process
+        # keeps it in memory.
+        self.limiter = limiter or (
+            LocalRateLimiter(*limits) if self.db.sqlite else SharedRateLimiter(self.db, *limits)
         )
         self.application = build_application(settings.telegram_token, settings.bot_base_url)
         self.sender = Sender(self.db, self._call, self.limiter, owner=self.owner)
@@ -74,6 +77,8 @@ class LineRuntime:
 
     async def start(self) -> None:
         await upgrade(self.db)
+        if self.db.sqlite:
+            await outbox.release_all_leases(self.db)
         self._use_safety_rules()
         await self.application.initialize()
         self.started_at = datetime.now(UTC)

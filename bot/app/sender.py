@@ -25,7 +25,7 @@ from bot.telegram.client import Outcome
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 12
-LEASE_SECONDS = 60.0
+LEASE_SECONDS = 20.0  # a replica that died mid-send frees its rows this soon
 
 
 class Limiter(Protocol):

@@ -178,6 +178,8 @@ class Parent(Base):
     media_notice_given: Mapped[bool] = mapped_column(Boolean, default=False)
     last_staff_id: Mapped[int | None] = mapped_column(BigInteger)
     flood_until: Mapped[datetime | None]
+    burst_started_at: Mapped[datetime | None]
+    burst_count: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Staff(Base):
@@ -244,6 +246,7 @@ class Conversation(Base):
     stale_asked_at: Mapped[datetime | None]
     last_position_told: Mapped[int | None] = mapped_column(Integer)
     consult_staff_id: Mapped[int | None] = mapped_column(BigInteger)
+    relay_batch: Mapped[list[str]] = mapped_column(default=list)  # a flood, relayed as one
     # Back at the front of the queue after /newpeer, a decline, a transfer or /offduty.
     front_of_queue: Mapped[bool] = mapped_column(Boolean, default=False)
     note_acked: Mapped[bool] = mapped_column(Boolean, default=False)  # "I'll pass it on" said once

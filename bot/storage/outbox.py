@@ -148,6 +148,16 @@ async def lease(db: Database, row_id: int, owner: str, now: datetime, ttl: float
     return bool(getattr(res, "rowcount", 0))
 
 
+async def release_all_leases(db: Database) -> None:
+    """At start of a single-process (SQLite) line: leases of a killed process mean nothing."""
+    async with db.tx() as s:
+        await s.execute(
+            update(OutboxRow)
+            .where(OutboxRow.status == "pending", OutboxRow.lease_until.is_not(None))
+            .values(lease_owner=None, lease_until=None)
+        )
+
+
 async def mark_sent(db: Database, row: OutboxRow, message_id: int | None, now: datetime) -> None:
     """Record delivery, and what the new message id means (relay routing, /forget)."""
     async with db.tx() as s:

@@ -10,12 +10,7 @@ if TYPE_CHECKING:
 
 def default_extenders() -> list[WebExtender]:
     """The web features a production line serves besides the webhook and health checks."""
-    extenders: list[WebExtender] = []
-    try:
-        from bot.web.metrics import add_metrics
-    except ImportError:
-        pass
-    else:
-        extenders.append(add_metrics)
-    return extenders
+    from bot.web.dashboard import add_dashboard
+    from bot.web.metrics import add_metrics
 
+    return [add_metrics, add_dashboard]

@@ -43,7 +43,7 @@ from flows.parent.regions import clean_county, parse_place
 from flows.safety.response import boundary_reply, crisis_reply
 
 if TYPE_CHECKING:
-    from flows.safety.assess import Assessment
+    from flows.safety import Assessment
 
 LANGUAGES = ("en", "es")
 # Commands that still answer while a peer has the conversation; the rest is theirs.

@@ -80,6 +80,7 @@ def _whole_path(content: Content, code: str, lang: str, zip_or_state: str) -> Ch
     assert chat.t("parent.resources.after") in chat.all_text()
     assert (
         any(isinstance(e, ResourcesShared) for e in chat.effects)
+        or chat.t("parent.resources.rights_intro") in chat.all_text()
         or chat.t("parent.resources.none") in chat.all_text()
     )
 

@@ -8,10 +8,9 @@ import pytest
 from parent_transcript import NOW, Chat
 from test_parent_commands import STATES, _to
 
+import flows.safety as assess_module
 from flows.content import Content
 from flows.effects import CancelCheckins, RequestPeer, ScheduleCheckin
-
-assess_module = pytest.importorskip("flows.safety.assess")
 
 
 def _checkin_scheduled(content: Content, **data: object) -> tuple[Chat, ScheduleCheckin]:
