@@ -37,6 +37,13 @@ class Person:
         """The next bot message (containing ``needle``), in transcript order."""
         return await self.fake.wait_for_message(self.id, needle, timeout=timeout)
 
+    async def saw(self, needle: str, timeout: float = 10.0) -> None:
+        """Wait until any message so far contains ``needle`` (the cursor does not move)."""
+        try:
+            await self.fake.wait_until(lambda: any(needle in t for t in self.texts()), timeout)
+        except TimeoutError:
+            raise AssertionError(f"never saw {needle!r}; the bot sent {self.texts()!r}") from None
+
     def texts(self) -> list[str]:
         return self.fake.texts_to(self.id)
 

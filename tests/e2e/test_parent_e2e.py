@@ -20,12 +20,13 @@ def t(line: Line, key: str, lang: str = "en", **kw: object) -> str:
     return line.runtime.content.current.text(key, lang, **kw)
 
 
-async def _walk(line: Line, user_id: int, lang: str, place: str) -> None:
+async def _walk(line: Line, user_id: int, lang: str, place: str,
+                county: str | None = None) -> None:
     parent = line.parent(user_id, lang=lang)
     parent.says("/start")
     await parent.reads(t(line, "parent.welcome", lang)[:40])
-    await parent.reads(t(line, "privacy.short", lang)[:40])
-    parent.says("It has been a really long week and my son has tantrums every single night")
+    await parent.saw(t(line, "privacy.short", lang)[:40])
+    parent.says("It has been a really long week and I am so tired of everything at home")
     await parent.reads(t(line, "parent.ask_help", lang)[:30])
     await parent.press(t(line, "parent.buttons.ideas", lang))
     await parent.reads(t(line, "parent.topic.choose", lang)[:30])
@@ -43,10 +44,13 @@ async def _walk(line: Line, user_id: int, lang: str, place: str) -> None:
     await parent.press(t(line, "parent.buttons.yes_please", lang))
     await parent.reads(t(line, "parent.region.ask", lang)[:30])
     parent.says(place)
+    if county is not None:
+        await parent.reads(t(line, "parent.region.county_ask", lang)[:20])
+        parent.says(county)
     await parent.reads(t(line, "parent.resources.after", lang)[:30])
     await parent.press(t(line, "parent.buttons.person", lang))
     # No one is on duty in this test: the handoff says so honestly and keeps the request.
-    await parent.fake.wait_until(lambda: len(parent.texts()) > 0)
+    await parent.reads(t(line, "handoff.leave_message", lang)[:30])
     async with line.runtime.db.read() as s:
         p = (await s.scalars(select(Parent).where(Parent.tg_user_id == user_id))).one()
         assert p.lang == lang and p.flow_state == "handed_off"
@@ -61,7 +65,7 @@ async def test_whole_conversation_in_english(line: Line) -> None:
 
 
 async def test_whole_conversation_in_spanish(line: Line) -> None:
-    await _walk(line, 502, "es", "Texas")
+    await _walk(line, 502, "es", "Texas", county="Travis")
 
 
 async def test_names_are_never_stored(line: Line) -> None:
@@ -77,7 +81,7 @@ async def test_names_are_never_stored(line: Line) -> None:
 async def test_restart_mid_flow_resumes_where_the_parent_was(line: Line, tmp_path) -> None:
     parent = line.parent(504)
     parent.says("/start")
-    parent.says("Bedtime has been so hard lately and I am exhausted by the end of it")
+    parent.says("It has been a really long week and I am so tired of everything at home")
     await parent.reads(t(line, "parent.ask_help")[:30])
     await line.runtime.stop()
 
