@@ -33,6 +33,10 @@ class Load:
     parents: list[int]
     specialists: list[int]
     assignment: dict[int, int] = field(default_factory=dict)  # parent -> specialist
+    pseudonyms: dict[int, str] = field(default_factory=dict)  # parent -> pseudonym
+    my_messages: dict[tuple[int, int], int] = field(default_factory=dict)  # (staff, msg) -> parent
+    held_answered: int = 0
+    answered_prompts: set[tuple[int, int]] = field(default_factory=set)
     sent_by_parent: list[tuple[int, int]] = field(default_factory=list)  # (parent, n)
     replied: set[tuple[int, int]] = field(default_factory=set)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
@@ -48,16 +52,17 @@ async def add_specialists(db_url: str, ids: list[int], max_active: int) -> None:
     await db.dispose()
 
 
-async def assignments(db_url: str) -> dict[int, int]:
+async def assignments(db_url: str) -> tuple[dict[int, int], dict[int, str]]:
     db = Database(db_url)
     async with db.read() as s:
         rows = (await s.execute(
-            select(Parent.tg_user_id, Conversation.specialist_id)
+            select(Parent.tg_user_id, Conversation.specialist_id, Parent.pseudonym)
             .join(Conversation, Conversation.parent_id == Parent.id)
             .where(Conversation.status == "active")
         )).all()
     await db.dispose()
-    return {int(p): int(sp) for p, sp in rows if sp is not None}
+    return ({int(p): int(sp) for p, sp, _ in rows if sp is not None},
+            {int(p): str(code) for p, _, code in rows})
 
 
 async def connect_everyone(load: Load, db_url: str, timeout: float = 90.0) -> None:
@@ -72,7 +77,7 @@ async def connect_everyone(load: Load, db_url: str, timeout: float = 90.0) -> No
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while loop.time() < deadline:
-        load.assignment = await assignments(db_url)
+        load.assignment, load.pseudonyms = await assignments(db_url)
         if len(load.assignment) == len(load.parents):
             return
         for sid in load.specialists:
@@ -114,10 +119,30 @@ async def specialists_answer(load: Load) -> None:
                 if msg.get("ts") and (datetime.now(UTC).timestamp() - float(msg["ts"])) < 0.7:
                     continue  # a person needs a moment to read
                 seen.add(key)
-                load.fake.user_sends(sid, f"thanks s{sid}>p{key[0]}#{key[1]}",
-                                     reply_to=msg["message_id"])
+                sent = load.fake.user_sends(sid, f"thanks s{sid}>p{key[0]}#{key[1]}",
+                                            reply_to=msg["message_id"])
+                load.my_messages[(sid, int(sent["message_id"]))] = key[0]
                 load.replied.add(key)
+            answer_which_parent(load, sid)
         await asyncio.sleep(0.2)
+
+
+def answer_which_parent(load: Load, sid: int) -> None:
+    """A reply to a copy whose id the line never learned (Telegram's answer was lost) is
+    held, and the line asks which parent it is for; the specialist answers, as a person would."""
+    for msg in load.fake.messages_to(sid):
+        if not msg["buttons"] or msg["reply_to"] is None:
+            continue
+        pid = load.my_messages.get((sid, int(msg["reply_to"])))
+        if pid is None or (sid, msg["message_id"]) in load.answered_prompts:
+            continue
+        label = f"Parent {load.pseudonyms.get(pid, '?')}"
+        for row in msg["buttons"]:
+            for b in row:
+                if b["text"] == label and b.get("callback_data"):
+                    load.fake.user_presses(sid, msg["message_id"], b["callback_data"])
+                    load.answered_prompts.add((sid, msg["message_id"]))
+                    load.held_answered += 1
 
 
 def tally(load: Load) -> dict[str, int]:

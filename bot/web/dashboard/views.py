@@ -113,7 +113,8 @@ async def _live_params(request: web.Request) -> dict[str, Any]:
     async with _rt(request).db.read() as s:
         queue = await data.queue_rows(s, now)
         duty = await data.duty_rows(s, now)
-    return {"queue": queue, "duty": duty, "now": now}
+    titles = {t.id: t.title.get("en", t.id) for t in _rt(request).content.current.topics}
+    return {"queue": queue, "duty": duty, "now": now, "topic_titles": titles}
 
 
 async def live(request: web.Request) -> web.Response:

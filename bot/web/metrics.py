@@ -1,0 +1,102 @@
+"""Prometheus metrics at ``/metrics``, in the text exposition format written by hand.
+
+A handful of gauges an operator alerts on: work piling up (inbox backlog, outbox
+pending), parents waiting (queue length by priority), nobody to answer (specialists on
+duty), a content edit that did not go live (reload errors), and restarts (uptime).
+No client library: the format is a few lines of text, and one dependency fewer matters
+for a small nonprofit install. Values are counts only — never names or text.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+from sqlalchemy import func, select
+
+from bot.storage import inbox, outbox
+from bot.storage.models import Conversation, Staff
+
+if TYPE_CHECKING:
+    from bot.app.runtime import LineRuntime
+
+RUNTIME: web.AppKey[LineRuntime] = web.AppKey("metrics_runtime")
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+PRIORITIES = ("crisis", "normal")
+_PROCESS_START = time.time()
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _num(value: float) -> str:
+    """Integers as integers; other values with full precision (timestamps need it)."""
+    v = float(value)
+    return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
+
+
+def gauge(name: str, help_: str, samples: Iterable[tuple[dict[str, str], float]]) -> str:
+    """One metric family: ``# HELP``, ``# TYPE`` and its samples."""
+    lines = [f"# HELP {name} {help_}", f"# TYPE {name} gauge"]
+    for labels, value in samples:
+        label_text = ",".join(f'{k}="{_escape(v)}"' for k, v in labels.items())
+        lines.append(f"{name}{{{label_text}}} {_num(value)}" if label_text
+                     else f"{name} {_num(value)}")
+    return "\n".join(lines) + "\n"
+
+
+async def collect(runtime: LineRuntime) -> str:
+    """The whole exposition for this replica, read in one short transaction."""
+    async with runtime.db.read() as s:
+        backlog = await inbox.backlog(s)
+        pending = await outbox.pending_count(s)
+        rows = await s.execute(
+            select(Conversation.priority, func.count())
+            .where(Conversation.status == "queued").group_by(Conversation.priority))
+        queue = {str(p): int(n) for p, n in rows.all()}
+        duty = await s.execute(
+            select(Staff.paused, func.count()).where(Staff.on_duty.is_(True))
+            .group_by(Staff.paused))
+        on_duty = {bool(p): int(n) for p, n in duty.all()}
+    problems = getattr(runtime.content, "last_problems", []) or []
+    errors = sum(1 for p in problems if getattr(p, "severity", "error") == "error")
+    last_reload = getattr(runtime.content, "last_reload_at", None)
+    started = runtime.started_at.timestamp() if runtime.started_at else _PROCESS_START
+    now = datetime.now(UTC).timestamp()
+    parts = [
+        gauge("parentline_inbox_backlog", "Updates stored but not yet processed.",
+              [({}, backlog)]),
+        gauge("parentline_outbox_pending", "Bot API calls waiting to be sent.", [({}, pending)]),
+        gauge("parentline_queue_length", "Parents waiting for a person, by priority.",
+              [({"priority": p}, queue.get(p, 0)) for p in
+               (*PRIORITIES, *sorted(set(queue) - set(PRIORITIES)))]),
+        gauge("parentline_specialists_on_duty", "Staff on duty (paused ones counted apart).",
+              [({"paused": "false"}, on_duty.get(False, 0)),
+               ({"paused": "true"}, on_duty.get(True, 0))]),
+        gauge("parentline_content_reload_errors",
+              "Errors in the last content reload (>0: the last edit was refused).",
+              [({}, errors)]),
+        gauge("parentline_content_last_reload_timestamp_seconds",
+              "When content last loaded successfully.",
+              [({}, last_reload.timestamp() if last_reload else 0)]),
+        gauge("parentline_process_start_time_seconds", "When this process started.",
+              [({}, started)]),
+        gauge("parentline_process_uptime_seconds", "Seconds since this process started.",
+              [({}, max(0.0, now - started))]),
+    ]
+    return "".join(parts)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    body = await collect(request.app[RUNTIME])
+    return web.Response(body=body.encode(), headers={"Content-Type": CONTENT_TYPE})
+
+
+def add_metrics(app: web.Application, runtime: LineRuntime) -> None:
+    """Serve ``/metrics`` on the line's web app (keep it off the public internet)."""
+    app[RUNTIME] = runtime
+    app.router.add_get("/metrics", metrics)

@@ -1,0 +1,163 @@
+"""The demo page in real headless Chromium: the whole parent → specialist path, and a crisis.
+
+Driven like a visitor would: press Start, type in the parent's phone, press the inline
+buttons, take the conversation in the specialist's phone, reply both ways, /end, answer
+the survey. Button labels and texts come from ``content/`` so wording edits don't break
+the test, but every step must really happen on the page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.demo.line import SPECIALIST_NAME, DemoLine
+from flows.content import Content, load_content
+
+CHROMIUM = Path("/usr/bin/chromium")
+ROOT = Path(__file__).parents[2]
+SHOTS = ROOT / "docs" / "screenshots"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--no-proxy-server"]
+WAIT_MS = 15_000
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(),
+                       reason="needs Debian's chromium at /usr/bin/chromium "
+                              "(apt-get install -y chromium)"),
+]
+
+
+@pytest.fixture
+async def demo() -> AsyncIterator[DemoLine]:
+    line = DemoLine(port=0)
+    await line.start()
+    try:
+        yield line
+    finally:
+        await line.stop()
+
+
+@pytest.fixture
+async def page() -> AsyncIterator[Any]:
+    pw = pytest.importorskip("playwright.async_api", reason="pip install playwright")
+    async with pw.async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS,
+                                          headless=True)
+        context = await browser.new_context(viewport={"width": 1280, "height": 980})
+        pg = await context.new_page()
+        pg.set_default_timeout(WAIT_MS)
+        try:
+            yield pg
+        finally:
+            await browser.close()
+
+
+@pytest.fixture(scope="module")
+def content() -> Content:
+    return load_content(ROOT / "content")
+
+
+def snippet(text: str, n: int = 45) -> str:
+    """The start of a text's first line: enough to recognise it, immune to wrapping."""
+    return text.strip().split("\n")[0][:n]
+
+
+async def bot_says(page: Any, pane: str, text: str) -> None:
+    await page.locator(f"#{pane} .msg.bot", has_text=snippet(text)).last.wait_for()
+
+
+async def shows(page: Any, pane: str, text: str) -> None:
+    await page.locator(f"#{pane} .msg", has_text=snippet(text)).last.wait_for()
+
+
+async def press(page: Any, pane: str, label: str) -> None:
+    button = page.locator(f"#{pane} .msg.bot button.kb", has_text=label).last
+    await button.wait_for()
+    await button.click()
+
+
+async def type_in(page: Any, pane: str, text: str) -> None:
+    await page.fill(f"#{pane}-input", text)
+    await page.press(f"#{pane}-input", "Enter")
+
+
+def _common_topic(content: Content) -> tuple[str, str]:
+    for topic in content.topics:
+        if topic.tone == "common" and topic.next_steps.get("en"):
+            return topic.id, topic.title["en"]
+    raise AssertionError("content has no common topic with next steps")
+
+
+async def test_the_whole_path_from_parent_to_specialist_and_back(
+        demo: DemoLine, page: Any, content: Content) -> None:
+    t = lambda key, **kw: content.text(key, "en", **kw)  # noqa: E731
+    assert demo.onduty_confirmed, "the demo specialist's /onduty got no answer"
+    await page.goto(demo.url + "/demo")
+    note = await page.locator("#demo-note").inner_text()
+    assert "demo" in note.lower() and "fictional" in note.lower()
+
+    # welcome
+    await page.click("#parent-start")
+    await bot_says(page, "parent", t("parent.welcome"))
+    # something on their mind, then ideas and a topic
+    await type_in(page, "parent", "It has been a really long week and I am so tired of "
+                                  "everything at home")
+    await bot_says(page, "parent", t("parent.ask_help"))
+    await press(page, "parent", t("parent.buttons.ideas"))
+    _topic_id, title = _common_topic(content)
+    await press(page, "parent", title)
+    # a common topic gets the normalizing message
+    await bot_says(page, "parent", t("parent.topic.normalize"))
+    await type_in(page, "parent", "I keep going and I ask for help when I need it")
+    await bot_says(page, "parent", t("parent.strengths.thanks"))
+    await press(page, "parent", "1")
+    await bot_says(page, "parent", t("parent.checkin.offer"))
+    await press(page, "parent", t("parent.buttons.no_thanks"))
+    # resources
+    await press(page, "parent", t("parent.buttons.yes_please"))
+    await type_in(page, "parent", "78701")
+    await bot_says(page, "parent", t("parent.resources.intro"))
+    await bot_says(page, "parent", t("parent.resources.after"))
+    pane = await page.locator("#parent .msgs").inner_text()
+    assert any(r.name["en"] in pane for r in content.resources), "no resource was shown"
+
+    # talk to a peer; the specialist takes it
+    await press(page, "parent", t("parent.buttons.person"))
+    await bot_says(page, "parent", snippet(t("handoff.queued", position=1, minutes=1), 30))
+    await press(page, "specialist", t("staff.btn_take"))
+    await bot_says(page, "parent", t("handoff.peer_joined", name=SPECIALIST_NAME))
+
+    # relay both ways
+    await type_in(page, "specialist", "Hi, I'm Sam. What does bedtime look like at yours?")
+    await bot_says(page, "parent", "Hi, I'm Sam. What does bedtime look like at yours?")
+    await type_in(page, "parent", "Bedtime is a battle every single night")
+    await bot_says(page, "specialist", "Bedtime is a battle every single night")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SHOTS / "demo.png"))
+
+    # end and survey
+    await type_in(page, "specialist", "/end")
+    await bot_says(page, "parent", t("handoff.ended_thanks"))
+    await bot_says(page, "parent", t("handoff.survey_heard"))
+    await press(page, "parent", "5")
+    await bot_says(page, "parent", t("handoff.survey_helpful"))
+    await press(page, "parent", "4")
+    await bot_says(page, "parent", t("handoff.survey_thanks"))
+
+
+async def test_a_crisis_message_shows_the_crisis_response(
+        demo: DemoLine, page: Any, content: Content) -> None:
+    await page.goto(demo.url + "/demo")
+    await page.click("#parent-start")
+    await bot_says(page, "parent", content.text("parent.welcome", "en"))
+    await type_in(page, "parent", "I can't do this anymore, I want to kill myself")
+    await bot_says(page, "parent", content.text("crisis.suicide", "en"))
+    text = await page.locator("#parent .msgs").inner_text()
+    assert "988" in text  # the 24/7 line is in the reply itself
+    await bot_says(page, "parent", content.text("handoff.crisis_queued", "en"))
