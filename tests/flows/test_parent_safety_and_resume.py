@@ -106,8 +106,7 @@ def test_boundary_reply_then_the_flow_continues(content: Content, text: str, kin
     from flows.safety.response import boundary_reply
 
     assessment = assess_module.assess(text, "en")
-    if assessment.crisis or not getattr(assessment, kind):
-        pytest.skip(f"the rules do not read this as {kind} (yet)")
+    assert not assessment.crisis and getattr(assessment, kind), assessment
     chat = _to(Chat(content), "listening")
     ideas = next(b.data for b in chat.buttons() if b.label == chat.t("parent.buttons.ideas"))
     chat.say(text, assessment=assessment)
@@ -123,8 +122,7 @@ def test_boundary_on_the_first_message_still_welcomes(content: Content) -> None:
 
     text = "What medication dose should my child take for ADHD?"
     assessment = assess_module.assess(text, "en")
-    if assessment.crisis or not assessment.clinical:
-        pytest.skip("the rules do not read this as clinical (yet)")
+    assert not assessment.crisis and assessment.clinical, assessment
     chat = Chat(content)
     chat.say(text, assessment=assessment)
     assert chat.texts()[0] == boundary_reply("clinical", "en", content)

@@ -36,7 +36,7 @@ from bot.storage.models import (
     Staff,
 )
 from flows.callbacks import decode
-from flows.content import Content, ContentError, load_content
+from flows.content import Content, load_content
 from flows.events import Action, AnswerCallback, CopyMessage, Inbound, SendText
 from handoff import api
 from handoff.claim import claim
@@ -54,32 +54,7 @@ ANA, BEN, COORD, ROSA = 1001, 1002, 1003, 1004
 
 
 def _load() -> Content:
-    try:
-        return load_content(CONTENT_DIR)
-    except ContentError as exc:  # pragma: no cover - only while other content is unfinished
-        if os.environ.get("PARENTLINE_TEST_LENIENT_CONTENT"):
-            return _lenient(CONTENT_DIR)
-        pytest.skip(f"content/ does not load yet: {str(exc)[:200]}")
-
-
-def _lenient(root: Path) -> Content:  # pragma: no cover - a development aid only
-    """The same files without cross-checks, while other parts of content/ are being written."""
-    from flows.content.parse import parse_dir
-
-    parsed = parse_dir(root)
-    assert parsed.hours is not None
-    return Content(
-        root=root,
-        languages=tuple(parsed.languages),
-        texts={
-            lang: {k: e.value for k, e in entries.items()} for lang, entries in parsed.texts.items()
-        },
-        topics=tuple(x.model for x in parsed.topics),
-        resources=tuple(x.model for x in parsed.resources),
-        rights=tuple(x.model for x in parsed.rights),
-        hours=parsed.hours.model,
-        categories=dict(parsed.categories),
-    )
+    return load_content(CONTENT_DIR)
 
 
 CONTENT: Content | None = None
@@ -558,8 +533,7 @@ async def test_nudge_hold_send_anyway_and_never_in_crisis(line: Line) -> None:
     advice = "You should increase the dose of his medication to 20 mg."
     from flows.safety.nudge import looks_like_clinical_advice
 
-    if looks_like_clinical_advice(advice, "en") is None:
-        pytest.skip("the safety rules do not flag this sentence")
+    assert looks_like_clinical_advice(advice, "en") is not None
     acts = await line.staff(ANA, text(ANA, advice))
     assert not copies_to(acts, P1) and t("staff.nudge") in texts_to(acts, ANA)
     acts = await line.staff(ANA, press(acts, ANA, "h.nudge_send"))
