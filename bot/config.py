@@ -22,7 +22,8 @@ class Settings(BaseSettings):
     """Everything an operator can set. Names match the README's configuration table."""
 
     model_config = SettingsConfigDict(
-        env_prefix="PARENTLINE_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="PARENTLINE_", env_file=".env", env_file_encoding="utf-8", extra="ignore",
+        env_ignore_empty=True,
     )
 
     telegram_token: str = ""

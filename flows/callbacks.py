@@ -31,7 +31,8 @@ class Callback:
 
 
 def _sig(secret: bytes, chat_id: int, action: str, arg: str) -> str:
-    mac = hmac.new(secret, f"{chat_id}{_SEP}{action}{_SEP}{arg}".encode("utf-8", "surrogatepass"), hashlib.sha256)
+    message = f"{chat_id}{_SEP}{action}{_SEP}{arg}".encode("utf-8", "surrogatepass")
+    mac = hmac.new(secret, message, hashlib.sha256)
     return base64.b32encode(mac.digest()).decode("ascii")[:_SIG_LEN].lower()
 
 

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.app.context import Ctx
+from bot.app.context import Ctx, NotReadyYet
 from bot.storage.models import Conversation, HeldMessage, Parent, RelayLink, Staff
 from flows.events import RELAYABLE_MEDIA, CopyMessage, Inbound
 from handoff import buttons as B
@@ -87,6 +87,9 @@ async def from_parent(ctx: Ctx, parent: Parent, conv: Conversation, ev: Inbound)
 # --- specialist -> parent ----------------------------------------------------------------
 
 
+IN_FLIGHT_GRACE = timedelta(seconds=10)
+
+
 async def conv_of_reply(ctx: Ctx, staff: Staff, reply_to: int | None) -> Conversation | None:
     """The conversation a specialist's reply belongs to, via the relayed message."""
     if reply_to is None:
@@ -100,7 +103,25 @@ async def conv_of_reply(ctx: Ctx, staff: Staff, reply_to: int | None) -> Convers
         .order_by(RelayLink.id.desc())
         .limit(1)
     )
+    if conv_id is None and await _link_in_flight(ctx, staff):
+        # The relayed copy is still on its way (Telegram hasn't told us its id yet): try
+        # this update again in a moment rather than asking "which parent?" needlessly.
+        raise NotReadyYet("relay link not recorded yet")
     return await ctx.session.get(Conversation, conv_id) if conv_id is not None else None
+
+
+async def _link_in_flight(ctx: Ctx, staff: Staff) -> bool:
+    recent = ctx.now - IN_FLIGHT_GRACE
+    pending = await ctx.session.scalar(
+        select(RelayLink.id)
+        .where(
+            RelayLink.staff_chat_id == staff.tg_user_id,
+            RelayLink.staff_message_id.is_(None),
+            RelayLink.created_at > recent,
+        )
+        .limit(1)
+    )
+    return pending is not None
 
 
 async def deliver(

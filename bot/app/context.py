@@ -13,6 +13,8 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
@@ -20,6 +22,12 @@ from bot.storage.models import AuditEntry, DailyStat, Job
 from flows.callbacks import encode
 from flows.content import Content
 from flows.events import Action, Button, SendText
+
+
+class NotReadyYet(Exception):
+    """Processing depends on something about to be recorded (e.g. the id Telegram gives a
+    relayed copy); the worker rolls back and tries this update again shortly, keeping the
+    chat's order."""
 
 
 @dataclass
@@ -103,16 +111,19 @@ class Ctx:
         )
 
     async def bump(self, metric: str, n: int = 1, day: date | None = None) -> None:
-        """Add ``n`` to today's aggregate counter (kept after texts are purged)."""
+        """Add ``n`` to today's aggregate counter (kept after texts are purged).
+
+        One upsert, so two workers or replicas counting the first event of a day never
+        collide on the key.
+        """
         d = day or self.now.date()
-        res = await self.session.execute(
-            update(DailyStat)
-            .where(DailyStat.day == d, DailyStat.metric == metric)
-            .values(value=DailyStat.value + n)
+        dialect = self.session.bind.dialect.name if self.session.bind is not None else "sqlite"
+        insert = sqlite_insert if dialect == "sqlite" else pg_insert
+        stmt = insert(DailyStat).values(day=d, metric=metric, value=n)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["day", "metric"], set_={"value": DailyStat.value + n}
         )
-        if getattr(res, "rowcount", 0) == 0:
-            self.session.add(DailyStat(day=d, metric=metric, value=n))
-            await self.session.flush()
+        await self.session.execute(stmt)
 
     async def schedule(
         self,

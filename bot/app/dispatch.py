@@ -142,8 +142,7 @@ async def crisis(ctx: Ctx, parent: Parent, ev: Inbound, a: Assessment) -> None:
         parent.flow_data = {**parent.flow_data, "no_checkin": True}
         await ctx.cancel_jobs(kind="checkin", parent_id=parent.id)
     await ctx.audit("system", "crisis_detected", pseudonym=parent.pseudonym, category=category,
-                    evidence=list(a.evidence))
-    await ctx.bump("crisis_escalations")
+                    evidence=list(a.evidence))  # handoff.escalate_crisis counts the escalation
     conv = await handoff.open_conversation(ctx, parent)
     await handoff.escalate_crisis(ctx, parent, category, tuple(a.evidence))
     if conv is not None and conv.status == "active" and ev.kind in ("text", "media"):

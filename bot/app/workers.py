@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from types import TracebackType
 
+from bot.app.context import NotReadyYet
 from bot.storage import inbox
 from bot.storage.db import Database
 from bot.storage.models import InboxRow
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 30.0
 GIVE_UP_AFTER = 3
+NOT_READY_RETRIES = 60  # x 0.2 s: how long a chat waits for a relay link in flight
 
 RowHandler = Callable[[int], Awaitable[None]]  # processes one row id in its own transaction
 FailureHandler = Callable[[InboxRow], Awaitable[None]]  # last resort after GIVE_UP_AFTER
@@ -119,22 +121,31 @@ class InboxWorkers:
             self.wake.set()
 
     async def _process(self, row: InboxRow) -> None:
-        try:
-            await self.handle(row.id)
-            self.processed += 1
-        except Exception as exc:
-            log.error("inbox row %s failed (%s); will retry", row.id, type(exc).__name__,
-                      exc_info=_scrubbed(exc))
-            gave_up = await inbox.mark_failed_attempt(
-                self.db, row.id, type(exc).__name__, GIVE_UP_AFTER, datetime.now(UTC)
-            )
-            if gave_up:
-                try:
-                    await self.on_give_up(row)
-                except Exception:
-                    log.exception("inbox row %s: fallback failed", row.id)
-            else:
-                await asyncio.sleep(0.05)
+        for _ in range(NOT_READY_RETRIES):
+            try:
+                await self.handle(row.id)
+                self.processed += 1
+                return
+            except NotReadyYet:
+                await asyncio.sleep(0.2)  # the chat waits; order is kept
+            except Exception as exc:
+                await self._failed(row, exc)
+                return
+        await self._failed(row, NotReadyYet("gave up waiting"))
+
+    async def _failed(self, row: InboxRow, exc: BaseException) -> None:
+        log.error("inbox row %s failed (%s); will retry", row.id, type(exc).__name__,
+                  exc_info=_scrubbed(exc))
+        gave_up = await inbox.mark_failed_attempt(
+            self.db, row.id, type(exc).__name__, GIVE_UP_AFTER, datetime.now(UTC)
+        )
+        if gave_up:
+            try:
+                await self.on_give_up(row)
+            except Exception:
+                log.exception("inbox row %s: fallback failed", row.id)
+        else:
+            await asyncio.sleep(0.05)
 
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from flows.callbacks import decode, encode
 from flows.content import Content, Region, Resource, RightsInfo, Topic
@@ -474,7 +474,7 @@ def _text(ctx: _Ctx, text: str, assessment: Assessment | None) -> None:
         and not assessment.crisis
         and (assessment.clinical or assessment.legal)
     ):
-        kind = "clinical" if assessment.clinical else "legal"
+        kind: Literal["clinical", "legal"] = "clinical" if assessment.clinical else "legal"
         ctx.send(boundary_reply(kind, ctx.lang, ctx.content), [[_peer_button(ctx)]])
         if ctx.state in (m.NEW, m.IDLE) and ctx.fire("hello"):
             _welcome(ctx)

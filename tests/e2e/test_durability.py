@@ -150,7 +150,8 @@ async def test_sigkill_at_random_moments_loses_nothing(fake_tg: FakeTelegram,
     finally:
         fake_tg.configure_faults(drop=0, drop_after=0, retry_after=0, bad_gateway=0)
         code = bot.terminate()
-    _report("sigkill", figures, {"kills": kills, "held_then_assigned": load.held_answered, "faults_injected": fake_tg.fault_counts,
+    _report("sigkill", figures, {"kills": kills, "held_then_assigned": load.held_answered,
+                                 "faults_injected": fake_tg.fault_counts,
                                  "exit_code_on_sigterm": code})
     assert kills >= 10
     assert code == 0, (tmp_path / "bot.log").read_text()[-3000:]
