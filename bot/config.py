@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     rate_chat_burst: int = 3
     rate_group_per_minute: int = 20
     workers: int = Field(default=8, ge=1)
+    webhook_holdback_ms: int = Field(default=150, ge=0)
     log_level: str = "INFO"
 
     @field_validator("telegram_api_url")

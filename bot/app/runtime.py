@@ -61,8 +61,11 @@ class LineRuntime:
         self.sender = Sender(self.db, self._call, self.limiter, owner=self.owner)
         self.processor = Processor(self.db, settings, self.content,
                                    after_commit=self.sender.wake.set)
+        # getUpdates returns a chat's updates in order; parallel webhook deliveries may not.
+        holdback = settings.webhook_holdback_ms / 1000 if settings.webhook_mode else 0.0
         self.workers = InboxWorkers(self.db, self.processor.process, self.processor.give_up,
-                                    concurrency=settings.workers, owner=self.owner)
+                                    concurrency=settings.workers, owner=self.owner,
+                                    holdback=holdback)
         self.jobs = JobRunner(self.db, settings.retention_days, self.workers.wake)
         self.poller: Poller | None = None
         self.web_extenders = web_extenders or []

@@ -12,7 +12,7 @@ import logging
 import os
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 
 from bot.app.context import NotReadyYet
@@ -39,7 +39,7 @@ class InboxWorkers:
 
     def __init__(self, db: Database, handle: RowHandler, on_give_up: FailureHandler, *,
                  concurrency: int = 8, owner: str | None = None,
-                 shared_leases: bool | None = None) -> None:
+                 shared_leases: bool | None = None, holdback: float = 0.0) -> None:
         self.db = db
         self.handle = handle
         self.on_give_up = on_give_up
@@ -47,6 +47,7 @@ class InboxWorkers:
         self.owner = owner or replica_id()
         # Leases in the database are only needed when several processes share it.
         self.shared_leases = (not db.sqlite) if shared_leases is None else shared_leases
+        self.holdback = timedelta(seconds=holdback)
         self.wake = asyncio.Event()
         self._active: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -99,7 +100,8 @@ class InboxWorkers:
     async def _run_chat(self, chat_id: int) -> None:
         try:
             while not self._stopping:
-                rows = await inbox.next_rows(self.db, chat_id, limit=10)
+                settled = datetime.now(UTC) - self.holdback if self.holdback else None
+                rows = await inbox.next_rows(self.db, chat_id, limit=10, settled_before=settled)
                 if not rows:
                     break
                 for row in rows:

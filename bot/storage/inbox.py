@@ -38,6 +38,7 @@ async def store_updates(db: Database, updates: Iterable[dict[str, Any]], now: da
             {
                 "dedupe_key": f"tg:{uid}",
                 "chat_id": chat_id_of(upd),
+                "seq": uid,
                 "payload": sanitize(upd),
                 "received_at": now,
                 "attempts": 0,
@@ -105,14 +106,19 @@ async def release_chat(db: Database, chat_id: int, owner: str) -> None:
         )
 
 
-async def next_rows(db: Database, chat_id: int, limit: int = 20) -> Sequence[InboxRow]:
-    """The chat's unprocessed rows in arrival order."""
+async def next_rows(db: Database, chat_id: int, limit: int = 20,
+                    settled_before: datetime | None = None) -> Sequence[InboxRow]:
+    """The chat's unprocessed rows: Telegram updates by ``update_id``, then internal events.
+
+    ``settled_before`` holds back rows that arrived after it, giving a webhook delivery
+    that overtook an earlier one on a parallel connection time to be joined by it.
+    """
+    q = select(InboxRow).where(InboxRow.chat_id == chat_id, InboxRow.processed_at.is_(None))
+    if settled_before is not None:
+        q = q.where(InboxRow.received_at <= settled_before)
     async with db.read() as s:
         rows = await s.scalars(
-            select(InboxRow)
-            .where(InboxRow.chat_id == chat_id, InboxRow.processed_at.is_(None))
-            .order_by(InboxRow.id)
-            .limit(limit)
+            q.order_by(InboxRow.seq.is_(None), InboxRow.seq, InboxRow.id).limit(limit)
         )
         return list(rows)
 

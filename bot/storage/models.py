@@ -74,6 +74,9 @@ class InboxRow(Base):
     id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
     dedupe_key: Mapped[str] = mapped_column(String(64), unique=True)
     chat_id: Mapped[int] = mapped_column(BigInteger)
+    # Telegram's update_id: a chat's updates are processed in this order even when
+    # parallel webhook deliveries store them out of order. None for internal events.
+    seq: Mapped[int | None] = mapped_column(BigInteger)
     payload: Mapped[dict[str, Any] | None]
     received_at: Mapped[datetime]
     processed_at: Mapped[datetime | None]
