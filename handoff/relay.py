@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.app.context import Ctx, NotReadyYet
 from bot.storage.models import Conversation, HeldMessage, Parent, RelayLink, Staff
@@ -87,7 +87,7 @@ async def from_parent(ctx: Ctx, parent: Parent, conv: Conversation, ev: Inbound)
 # --- specialist -> parent ----------------------------------------------------------------
 
 
-IN_FLIGHT_GRACE = timedelta(seconds=10)
+IN_FLIGHT_GRACE = timedelta(seconds=5)
 
 
 async def conv_of_reply(ctx: Ctx, staff: Staff, reply_to: int | None) -> Conversation | None:
@@ -103,21 +103,35 @@ async def conv_of_reply(ctx: Ctx, staff: Staff, reply_to: int | None) -> Convers
         .order_by(RelayLink.id.desc())
         .limit(1)
     )
-    if conv_id is None and await _link_in_flight(ctx, staff):
+    if conv_id is None and await _link_in_flight(ctx, staff, reply_to):
         # The relayed copy is still on its way (Telegram hasn't told us its id yet): try
         # this update again in a moment rather than asking "which parent?" needlessly.
         raise NotReadyYet("relay link not recorded yet")
     return await ctx.session.get(Conversation, conv_id) if conv_id is not None else None
 
 
-async def _link_in_flight(ctx: Ctx, staff: Staff) -> bool:
-    recent = ctx.now - IN_FLIGHT_GRACE
+async def _link_in_flight(ctx: Ctx, staff: Staff, reply_to: int) -> bool:
+    """Could ``reply_to`` be a copy whose id is about to be recorded?
+
+    Message ids grow within a chat, so a reply to a message older than the newest
+    recorded copy is not waiting for anything (its copy's answer was lost, and the
+    specialist is asked which parent it is for). Waiting is bounded by the grace period.
+    """
+    if not ctx.may_wait:
+        return False
+    newest = await ctx.session.scalar(
+        select(func.max(RelayLink.staff_message_id)).where(
+            RelayLink.staff_chat_id == staff.tg_user_id
+        )
+    )
+    if newest is not None and reply_to <= newest:
+        return False
     pending = await ctx.session.scalar(
         select(RelayLink.id)
         .where(
             RelayLink.staff_chat_id == staff.tg_user_id,
             RelayLink.staff_message_id.is_(None),
-            RelayLink.created_at > recent,
+            RelayLink.created_at > ctx.now - IN_FLIGHT_GRACE,
         )
         .limit(1)
     )

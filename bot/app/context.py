@@ -41,6 +41,8 @@ class Ctx:
     actions: list[Action] = field(default_factory=list)
     # Set by /forget: the update being processed is deleted instead of kept until purge.
     drop_current_update: bool = False
+    # False on the last try of an update that kept raising NotReadyYet: decide now.
+    may_wait: bool = True
 
     @property
     def secret(self) -> bytes:

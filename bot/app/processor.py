@@ -13,7 +13,6 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from flows.safety.response import crisis_reply
 from sqlalchemy import delete
 
 from bot.app.context import Ctx
@@ -26,6 +25,7 @@ from bot.telegram.parse import parse_update
 from flows.content import ContentStore
 from flows.events import AnswerCallback, Inbound, SendText
 from flows.safety import assess
+from flows.safety.response import crisis_reply
 
 log = logging.getLogger(__name__)
 
@@ -47,14 +47,14 @@ class Processor:
         self.content = content
         self.after_commit = after_commit
 
-    async def process(self, row_id: int) -> None:
+    async def process(self, row_id: int, *, may_wait: bool = True) -> None:
         now = datetime.now(UTC)
         async with self.db.tx() as session:
             row = await session.get(InboxRow, row_id)
             if row is None or row.processed_at is not None:
                 return
             ctx = Ctx(session=session, now=now, settings=self.settings,
-                      content=self.content.current)
+                      content=self.content.current, may_wait=may_wait)
             await dispatch(ctx, event_of(row))
             outbox.add_actions(session, ctx.actions, now)
             if ctx.drop_current_update:

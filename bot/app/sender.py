@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.app.ratelimit import LocalRateLimiter
 from bot.storage import outbox
 from bot.storage.db import Database
@@ -34,6 +36,7 @@ class Limiter(Protocol):
 
 
 Caller = Callable[[int | None, str, dict[str, Any]], Awaitable[Outcome]]
+Change = Callable[[AsyncSession], Awaitable[None]]
 
 
 def backoff(attempt: int) -> float:
@@ -41,12 +44,59 @@ def backoff(attempt: int) -> float:
     return float(min(300.0, (2 ** min(attempt, 8)) * 0.5 * (0.5 + random.random())))
 
 
+class GroupCommit:
+    """Commits the bookkeeping of many deliveries in one transaction.
+
+    Marking each delivered row in its own transaction would cost one SQLite write lock
+    per message; waiting a few milliseconds and committing everything that finished in
+    the meantime costs one. A caller returns only once its change is committed, so a
+    chat's next row is never picked before this one is marked sent.
+    """
+
+    def __init__(self, db: Database, window: float = 0.005) -> None:
+        self.db = db
+        self.window = window
+        self._items: list[tuple[Change, asyncio.Future[None]]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def run(self, change: Change) -> None:
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._items.append((change, fut))
+        if self._task is None:
+            self._task = asyncio.create_task(self._flush())
+        await fut
+
+    async def _flush(self) -> None:
+        await asyncio.sleep(self.window)
+        items, self._items, self._task = self._items, [], None
+        try:
+            async with self.db.tx() as s:
+                for change, _ in items:
+                    await change(s)
+        except Exception:
+            for change, fut in items:  # one bad change must not lose the others
+                try:
+                    async with self.db.tx() as s:
+                        await change(s)
+                    fut.set_result(None)
+                except Exception as exc:
+                    fut.set_exception(exc)
+            return
+        for _, fut in items:
+            fut.set_result(None)
+
+
 class Sender:
     """Runs until stopped; many rows in flight, never two for the same chat."""
 
     def __init__(self, db: Database, call: Caller, limiter: Limiter | None = None, *,
-                 owner: str = "sender", concurrency: int = 16) -> None:
+                 owner: str = "sender", concurrency: int = 16,
+                 leases: bool | None = None) -> None:
         self.db = db
+        # With one process on SQLite the in-memory busy set is the lease; replicas on
+        # PostgreSQL lease rows in the database.
+        self.leases = (not db.sqlite) if leases is None else leases
+        self.commits = GroupCommit(db)
         self.call = call
         self.limiter: Limiter = limiter or LocalRateLimiter()
         self.owner = owner
@@ -99,13 +149,15 @@ class Sender:
     async def _deliver(self, row: OutboxRow, key: int) -> None:
         try:
             now = datetime.now(UTC)
-            if not await outbox.lease(self.db, row.id, self.owner, now, LEASE_SECONDS):
+            if self.leases and not await outbox.lease(self.db, row.id, self.owner, now,
+                                                      LEASE_SECONDS):
                 return
             await self.limiter.acquire(row.chat_id)
             result = await self.call(row.chat_id, row.method, row.params or {})
             now = datetime.now(UTC)
             if result.verdict == "sent":
-                await outbox.mark_sent(self.db, row, result.message_id, now)
+                mid = result.message_id
+                await self.commits.run(lambda s: outbox.record_sent(s, row, mid, now))
                 self.sent += 1
             elif result.verdict == "retry":
                 delay = (result.retry_after if result.retry_after is not None

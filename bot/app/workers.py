@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
+from typing import Protocol
 
 from bot.app.context import NotReadyYet
 from bot.storage import inbox
@@ -24,9 +25,12 @@ log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 30.0
 GIVE_UP_AFTER = 3
-NOT_READY_RETRIES = 60  # x 0.2 s: how long a chat waits for a relay link in flight
+NOT_READY_RETRIES = 30  # x 0.2 s: how long a chat waits for a relay link in flight
 
-RowHandler = Callable[[int], Awaitable[None]]  # processes one row id in its own transaction
+class RowHandler(Protocol):
+    """Processes one row id in its own transaction."""
+
+    def __call__(self, row_id: int, *, may_wait: bool = True) -> Awaitable[None]: ...
 FailureHandler = Callable[[InboxRow], Awaitable[None]]  # last resort after GIVE_UP_AFTER
 
 
@@ -123,9 +127,9 @@ class InboxWorkers:
             self.wake.set()
 
     async def _process(self, row: InboxRow) -> None:
-        for _ in range(NOT_READY_RETRIES):
+        for attempt in range(NOT_READY_RETRIES + 1):
             try:
-                await self.handle(row.id)
+                await self.handle(row.id, may_wait=attempt < NOT_READY_RETRIES)
                 self.processed += 1
                 return
             except NotReadyYet:
@@ -133,7 +137,6 @@ class InboxWorkers:
             except Exception as exc:
                 await self._failed(row, exc)
                 return
-        await self._failed(row, NotReadyYet("gave up waiting"))
 
     async def _failed(self, row: InboxRow, exc: BaseException) -> None:
         log.error("inbox row %s failed (%s); will retry", row.id, type(exc).__name__,

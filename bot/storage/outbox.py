@@ -161,20 +161,26 @@ async def release_all_leases(db: Database) -> None:
 async def mark_sent(db: Database, row: OutboxRow, message_id: int | None, now: datetime) -> None:
     """Record delivery, and what the new message id means (relay routing, /forget)."""
     async with db.tx() as s:
+        await record_sent(s, row, message_id, now)
+
+
+async def record_sent(s: AsyncSession, row: OutboxRow, message_id: int | None,
+                      now: datetime) -> None:
+    """``mark_sent`` inside the caller's transaction (the sender commits several at once)."""
+    await s.execute(
+        update(OutboxRow)
+        .where(OutboxRow.id == row.id)
+        .values(status="sent", sent_at=now, message_id=message_id, lease_until=None,
+                params=None if row.method in ("sendMessage", "editMessageText") else row.params)
+    )
+    link_id = row.meta.get("relay_link") if row.meta else None
+    if link_id is not None and message_id is not None:
         await s.execute(
-            update(OutboxRow)
-            .where(OutboxRow.id == row.id)
-            .values(status="sent", sent_at=now, message_id=message_id, lease_until=None,
-                    params=None if row.method in ("sendMessage", "editMessageText") else row.params)
+            update(RelayLink).where(RelayLink.id == int(link_id))
+            .values(staff_message_id=message_id)
         )
-        link_id = row.meta.get("relay_link") if row.meta else None
-        if link_id is not None and message_id is not None:
-            await s.execute(
-                update(RelayLink).where(RelayLink.id == int(link_id))
-                .values(staff_message_id=message_id)
-            )
-        if message_id is not None and row.chat_id is not None and row.chat_id > 0:
-            s.add(SentMessage(chat_id=row.chat_id, message_id=message_id, sent_at=now))
+    if message_id is not None and row.chat_id is not None and row.chat_id > 0:
+        s.add(SentMessage(chat_id=row.chat_id, message_id=message_id, sent_at=now))
 
 
 async def mark_retry(db: Database, row: OutboxRow, delay: float, error: str, now: datetime) -> None:
