@@ -105,32 +105,31 @@ def add_actions(session: AsyncSession, actions: Iterable[Action], now: datetime)
 
 
 async def due_rows(db: Database, now: datetime, limit: int, busy: Iterable[int]) -> list[OutboxRow]:
-    """Rows that may be sent now: each chat's oldest pending row, if it is due and unleased."""
+    """Rows that may be sent now: each chat's oldest pending row, if it is due and unleased.
+
+    Selecting the head of every chat in the query (rather than scanning the oldest rows
+    overall) keeps a chat whose head is waiting out a backoff from hiding every other chat.
+    """
     busy_set = set(busy)
+    heads = (
+        select(func.min(OutboxRow.id))
+        .where(OutboxRow.status == "pending", OutboxRow.chat_id.is_not(None))
+        .group_by(OutboxRow.chat_id)
+    )
+    q = (
+        select(OutboxRow)
+        .where(
+            OutboxRow.status == "pending",
+            OutboxRow.not_before <= now,
+            or_(OutboxRow.id.in_(heads), OutboxRow.chat_id.is_(None)),
+            or_(OutboxRow.lease_until.is_(None), OutboxRow.lease_until <= now),
+        )
+        .order_by(OutboxRow.id)
+        .limit(limit + len(busy_set))
+    )
     async with db.read() as s:
-        rows = (await s.scalars(
-            select(OutboxRow)
-            .where(OutboxRow.status == "pending")
-            .order_by(OutboxRow.id)
-            .limit(limit * 4)
-        )).all()
-    out: list[OutboxRow] = []
-    seen: set[int] = set()
-    for row in rows:
-        if row.chat_id is not None:
-            if row.chat_id in seen:
-                continue
-            seen.add(row.chat_id)
-            if row.chat_id in busy_set:
-                continue
-        if row.not_before > now:
-            continue
-        if row.lease_until is not None and row.lease_until > now:
-            continue
-        out.append(row)
-        if len(out) >= limit:
-            break
-    return out
+        rows = (await s.scalars(q)).all()
+    return [r for r in rows if r.chat_id is None or r.chat_id not in busy_set][:limit]
 
 
 async def lease(db: Database, row_id: int, owner: str, now: datetime, ttl: float) -> bool:

@@ -107,9 +107,12 @@ async def parents_talk(load: Load, seconds: float, every: float, seed: int = 1) 
 async def specialists_answer(load: Load) -> None:
     """Each specialist replies to each relayed parent message, once, after a human pause."""
     seen: set[tuple[int, int]] = set()
+    cursor = dict.fromkeys(load.specialists, 0)  # read each chat incrementally: stay cheap
     while not load.stop.is_set():
         for sid in load.specialists:
-            for msg in load.fake.messages_to(sid):
+            fresh = load.fake.world.bot_messages.get(sid, [])[cursor[sid]:]
+            for raw in fresh:
+                msg = raw.summary()
                 m = PARENT_MARK.search(msg["text"] or "")
                 if not m or msg["deleted"]:
                     continue
@@ -117,12 +120,14 @@ async def specialists_answer(load: Load) -> None:
                 if key in seen:
                     continue
                 if msg.get("ts") and (datetime.now(UTC).timestamp() - float(msg["ts"])) < 0.7:
-                    continue  # a person needs a moment to read
+                    break  # a person needs a moment to read; come back to this one
                 seen.add(key)
                 sent = load.fake.user_sends(sid, f"thanks s{sid}>p{key[0]}#{key[1]}",
                                             reply_to=msg["message_id"])
                 load.my_messages[(sid, int(sent["message_id"]))] = key[0]
                 load.replied.add(key)
+            else:
+                cursor[sid] += len(fresh)
             answer_which_parent(load, sid)
         await asyncio.sleep(0.2)
 
@@ -130,7 +135,8 @@ async def specialists_answer(load: Load) -> None:
 def answer_which_parent(load: Load, sid: int) -> None:
     """A reply to a copy whose id the line never learned (Telegram's answer was lost) is
     held, and the line asks which parent it is for; the specialist answers, as a person would."""
-    for msg in load.fake.messages_to(sid):
+    for raw in load.fake.world.bot_messages.get(sid, [])[-30:]:  # prompts are recent
+        msg = raw.summary()
         if not msg["buttons"] or msg["reply_to"] is None:
             continue
         pid = load.my_messages.get((sid, int(msg["reply_to"])))
@@ -179,4 +185,4 @@ async def wait_delivered(load: Load, timeout: float) -> dict[str, int]:
             return t
         if loop.time() > deadline:
             return t
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(2.0)

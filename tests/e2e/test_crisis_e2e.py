@@ -141,7 +141,6 @@ async def test_idioms_and_disclosures_are_not_a_crisis(line: Line, idiom: str) -
     await parent.reads(t(line, "parent.welcome")[:30])
     parent.says(idiom)
     await parent.reads()
-    await parent.fake.wait_until(lambda: True)
     texts = "\n".join(parent.texts())
     assert "988" not in texts and "911" not in texts
     assert not any("CRISIS" in x for x in peer.texts())

@@ -29,9 +29,11 @@ from relay_load import (
     specialists_answer,
     wait_delivered,
 )
+from sqlalchemy import func, select
 
 from bot.app.runtime import LineRuntime
 from bot.fake_telegram import FakeTelegram
+from bot.storage.models import HeldMessage, InboxRow, OutboxRow
 
 pytestmark = pytest.mark.slow
 
@@ -49,6 +51,23 @@ def _report(name: str, figures: dict[str, int], extra: dict[str, object]) -> Non
     with out.open("a") as f:
         f.write(line + "\n")
     print(f"\n[durability] {line}")
+
+
+async def _backlog(runtime: LineRuntime) -> dict[str, object]:
+    """What is still waiting in the line's own tables (for the report when something is)."""
+    async with runtime.db.read() as s:
+        inbox_left = await s.scalar(select(func.count()).select_from(InboxRow)
+                                    .where(InboxRow.processed_at.is_(None)))
+        outbox_left = await s.scalar(select(func.count()).select_from(OutboxRow)
+                                     .where(OutboxRow.status == "pending"))
+        dead = await s.scalar(select(func.count()).select_from(OutboxRow)
+                              .where(OutboxRow.status == "dead"))
+        held = await s.scalar(select(func.count()).select_from(HeldMessage)
+                              .where(HeldMessage.resolved_at.is_(None)))
+        failed = await s.scalar(select(func.count()).select_from(InboxRow)
+                                .where(InboxRow.error.is_not(None)))
+    return {"inbox_pending": inbox_left, "outbox_pending": outbox_left, "outbox_dead": dead,
+            "held_unresolved": held, "inbox_rows_with_errors": failed}
 
 
 def _assert_nothing_lost(figures: dict[str, int]) -> None:
@@ -72,11 +91,12 @@ async def test_faults_lose_nothing(fake_tg: FakeTelegram, tmp_path: Path) -> Non
         figures = await wait_delivered(load, timeout=120)
         load.stop.set()
         await answering
+        backlog = await _backlog(runtime)
     finally:
         fake_tg.configure_faults(drop=0, drop_after=0, retry_after=0, bad_gateway=0)
         await runtime.stop()
     _report("faults", figures, {"faults_injected": fake_tg.fault_counts,
-                                "held_then_assigned": load.held_answered})
+                                "held_then_assigned": load.held_answered, **backlog})
     _assert_nothing_lost(figures)
 
 

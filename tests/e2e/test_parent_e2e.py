@@ -124,7 +124,6 @@ async def test_retention_purge_removes_text_and_keeps_counts(line: Line) -> None
     parent = line.parent(507)
     parent.says("/start")
     await parent.reads(t(line, "parent.welcome")[:30])
-    await line.fake.wait_until(lambda: True)
     counts = await purge(line.runtime.db, datetime.now(UTC) + timedelta(days=31), 30)
     assert counts["inbox"] >= 1
     async with line.runtime.db.read() as s:
