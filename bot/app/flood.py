@@ -17,7 +17,7 @@ from bot.storage.models import Conversation, Parent, RelayLink
 from flows.events import Inbound, SendText
 
 WINDOW = timedelta(seconds=10)
-MAX_IN_WINDOW = 12  # more than this within WINDOW is a flood
+MAX_IN_WINDOW = 8  # more than this within WINDOW is a flood (people do send bursts of 3-5)
 QUIET_AFTER = timedelta(seconds=20)  # flood mode ends after this long under the limit
 FLUSH_AFTER = timedelta(seconds=3)
 MAX_BATCH_CHARS = 3500

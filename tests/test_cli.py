@@ -1,0 +1,70 @@
+"""The command line as an operator or coordinator meets it (real subprocesses)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("PARENTLINE_")}
+    return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True,
+                          text=True, env={**base, **(env or {})}, cwd=REPO, timeout=120)
+
+
+def test_missing_token_is_explained_not_a_traceback() -> None:
+    res = run("run")
+    assert res.returncode == 2
+    assert "BotFather" in res.stderr and "parentline demo" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_content_check_passes_on_shipped_content() -> None:
+    res = run("content", "check")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "content OK" in res.stdout
+
+
+def test_content_check_names_the_file_and_line(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    shutil.copytree(REPO / "content", content)
+    national = content / "resources" / "national.yaml"
+    lines = national.read_text().splitlines()
+    i = next(n for n, line in enumerate(lines) if "1-800-222-1222" in line)
+    lines[i] = lines[i].replace("1-800-222-1222", "555-12")
+    national.write_text("\n".join(lines) + "\n")
+    res = run("content", "check", str(content))
+    assert res.returncode == 1
+    assert f"resources/national.yaml:{i + 1}:" in res.stdout
+    assert '"555-12" is not a phone number' in res.stdout
+
+
+def test_staff_roster_round_trip(tmp_path: Path) -> None:
+    env = {"PARENTLINE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'r.db'}"}
+    res = run("staff", "add", "4242", "--name", "Maria", "--languages", "en,es",
+              "--experience", "child-welfare,kinship", env=env)
+    assert res.returncode == 0, res.stderr
+    listed = run("staff", "list", env=env)
+    assert "4242" in listed.stdout and "Maria" in listed.stdout and "en,es" in listed.stdout
+    bad = run("staff", "add", "4243", "--name", "X", "--experience", "astrology", env=env)
+    assert bad.returncode == 1 and "astrology" in bad.stderr
+    assert run("staff", "remove", "4242", env=env).returncode == 0
+    assert run("staff", "remove", "4242", env=env).returncode == 1
+
+
+def test_safety_eval_prints_recall_and_misses() -> None:
+    res = run("safety", "eval", "tests/safety/data/crisis_heldout.jsonl")
+    assert "recall" in res.stdout.lower()
+    assert res.returncode in (0, 1)
+
+
+def test_flows_diagram_matches_the_committed_one(tmp_path: Path) -> None:
+    res = run("flows", "diagram", "--out", str(tmp_path))
+    assert res.returncode == 0
+    written = tmp_path / "parent.mmd"
+    assert written.read_text() == (REPO / "docs" / "flows" / "parent.mmd").read_text()
