@@ -35,7 +35,6 @@ from bot.storage.models import (
     ReportDecision,
     Staff,
 )
-from flows.callbacks import decode
 from flows.content import Content, load_content
 from flows.events import Action, AnswerCallback, CopyMessage, Inbound, SendText
 from handoff import api
@@ -790,4 +789,3 @@ async def test_claim_race_postgres_20_claimers() -> None:
         await db.dispose()
 
 
-_ = decode  # the codec is exercised through press(); imported for readers
