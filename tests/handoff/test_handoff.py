@@ -787,5 +787,3 @@ async def test_claim_race_postgres_20_claimers() -> None:
     finally:
         await db.drop_schema()
         await db.dispose()
-
-
