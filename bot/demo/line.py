@@ -2,8 +2,8 @@
 
 Used by ``parentline demo`` and by the browser tests, so what the tests walk through is
 exactly what a visitor sees. Everything lives in a temporary folder that is removed on
-stop; nothing is sent to Telegram and no real resource is shown (demo mode uses the
-example region's fictional entries).
+stop; nothing is sent to Telegram. Local resources come from the example region's
+fictional entries; the national hotlines shown are the real ones.
 """
 
 from __future__ import annotations

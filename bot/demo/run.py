@@ -18,8 +18,9 @@ BANNER = """
 
   Left: a parent writing to the line in Telegram. Right: Sam, a peer specialist on duty.
   Walk the whole path: welcome, a topic, resources, "Talk to a real person", take, reply,
-  /end, the survey. Everything is local and fictional — no Telegram token, no real
-  resources, nothing leaves this computer.
+  /end, the survey. Everything runs on this computer — no Telegram token, nothing is
+  sent anywhere. Local resources are fictional examples; the national hotlines shown
+  are real, so please don't call them to test.
 
   Dashboard (as the demo coordinator): {url}/demo/dashboard
   Press Ctrl-C to stop.
