@@ -26,6 +26,8 @@ from bot.telegram.client import Outcome
 
 log = logging.getLogger(__name__)
 
+COALESCE_SECONDS = 0.003
+
 MAX_ATTEMPTS = 12
 LEASE_SECONDS = 20.0  # a replica that died mid-send frees its rows this soon
 
@@ -113,6 +115,7 @@ class Sender:
 
     async def run(self) -> None:
         while not self._stopping:
+            await asyncio.sleep(COALESCE_SECONDS)  # one query serves every wake-up meanwhile
             self.wake.clear()
             try:
                 picked = await self._pick()

@@ -23,6 +23,8 @@ from bot.storage.models import InboxRow
 
 log = logging.getLogger(__name__)
 
+COALESCE_SECONDS = 0.003
+
 LEASE_SECONDS = 30.0
 GIVE_UP_AFTER = 3
 NOT_READY_RETRIES = 30  # x 0.2 s: how long a chat waits for a relay link in flight
@@ -64,6 +66,7 @@ class InboxWorkers:
 
     async def run(self) -> None:
         while not self._stopping:
+            await asyncio.sleep(COALESCE_SECONDS)  # one query serves every wake-up meanwhile
             self.wake.clear()
             started = 0
             try:
