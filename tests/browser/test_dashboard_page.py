@@ -6,7 +6,9 @@ starts waiting afterwards appears without reloading the page (the live fragment)
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,28 +29,50 @@ from handoff import roster
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).parents[2]
-SHOTS = ROOT / "docs" / "screenshots"
+# Screenshots for the README are refreshed only when asked (PARENTLINE_SCREENSHOTS=1), so
+# running the tests leaves the working tree clean.
+SHOTS = (
+    ROOT / "docs" / "screenshots"
+    if os.environ.get("PARENTLINE_SCREENSHOTS")
+    else Path(tempfile.gettempdir()) / "parentline-screenshots"
+)
+SHOTS.mkdir(parents=True, exist_ok=True)
 DISPATCH = ROOT / "bot" / "app" / "dispatch.py"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--no-proxy-server"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-proxy-server",
+]
 LINK = re.compile(r"(http://\S+/dashboard/login\?token=[\w\-%]+)")
 COORD = 600
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(),
-                       reason="needs Debian's chromium at /usr/bin/chromium "
-                              "(apt-get install -y chromium)"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium)",
+    ),
 ]
 
 
 @pytest.fixture
 async def line(fake_tg: FakeTelegram, tmp_path: Path) -> AsyncIterator[LineRuntime]:
     settings = Settings(
-        _env_file=None, telegram_token=fake_tg.token, telegram_api_url=fake_tg.api_root,
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'line.db'}", web_host="127.0.0.1",
-        web_port=0, webhook_url="", public_url="", demo=True,
+        _env_file=None,
+        telegram_token=fake_tg.token,
+        telegram_api_url=fake_tg.api_root,
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'line.db'}",
+        web_host="127.0.0.1",
+        web_port=0,
+        webhook_url="",
+        public_url="",
+        demo=True,
     )
     rt = LineRuntime(settings, web_extenders=default_extenders())
     await rt.start()
@@ -70,8 +94,7 @@ async def line(fake_tg: FakeTelegram, tmp_path: Path) -> AsyncIterator[LineRunti
 async def page() -> AsyncIterator[Any]:
     pw = pytest.importorskip("playwright.async_api", reason="pip install playwright")
     async with pw.async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS,
-                                          headless=True)
+        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
         context = await browser.new_context(viewport={"width": 1200, "height": 900})
         pg = await context.new_page()
         pg.set_default_timeout(15_000)
@@ -100,17 +123,38 @@ async def get_link(rt: LineRuntime, fake: FakeTelegram, staff_id: int) -> str:
     return found.group(1)
 
 
-async def queue_parent(rt: LineRuntime, pseudonym: str, user_id: int, *, crisis: bool = False,
-                       minutes_ago: int = 3, topic: str | None = "sleep") -> None:
+async def queue_parent(
+    rt: LineRuntime,
+    pseudonym: str,
+    user_id: int,
+    *,
+    crisis: bool = False,
+    minutes_ago: int = 3,
+    topic: str | None = "sleep",
+) -> None:
     now = datetime.now(UTC)
     async with rt.db.tx() as s:
-        parent = Parent(pseudonym=pseudonym, tg_user_id=user_id, chat_id=user_id, lang="en",
-                        created_at=now, last_seen_at=now)
+        parent = Parent(
+            pseudonym=pseudonym,
+            tg_user_id=user_id,
+            chat_id=user_id,
+            lang="en",
+            created_at=now,
+            last_seen_at=now,
+        )
         s.add(parent)
         await s.flush()
-        s.add(Conversation(parent_id=parent.id, status="queued", lang="en", topic=topic,
-                           priority="crisis" if crisis else "normal", crisis=crisis,
-                           queued_at=now - timedelta(minutes=minutes_ago)))
+        s.add(
+            Conversation(
+                parent_id=parent.id,
+                status="queued",
+                lang="en",
+                topic=topic,
+                priority="crisis" if crisis else "normal",
+                crisis=crisis,
+                queued_at=now - timedelta(minutes=minutes_ago),
+            )
+        )
 
 
 async def seed_month(rt: LineRuntime) -> None:
@@ -121,26 +165,46 @@ async def seed_month(rt: LineRuntime) -> None:
         for i in range(30):
             day = today - timedelta(days=i)
             wave = (i * 7) % 11
-            for metric, value in (("conversations_requested", 6 + wave),
-                                  ("handoffs", 5 + wave // 2), ("crisis_escalations", i % 4 == 0),
-                                  ("after_hours_messages", wave % 4),
-                                  ("resources_shared", 9 + wave), ("surveys", 2 + wave // 3),
-                                  ("topic:sleep", 2 + wave // 4), ("topic:tantrums", 1 + i % 3)):
+            for metric, value in (
+                ("conversations_requested", 6 + wave),
+                ("handoffs", 5 + wave // 2),
+                ("crisis_escalations", i % 4 == 0),
+                ("after_hours_messages", wave % 4),
+                ("resources_shared", 9 + wave),
+                ("surveys", 2 + wave // 3),
+                ("topic:sleep", 2 + wave // 4),
+                ("topic:tantrums", 1 + i % 3),
+            ):
                 s.add(DailyStat(day=day, metric=metric, value=int(value)))
-        parent = Parent(pseudonym="HIST", tg_user_id=7399, chat_id=7399, lang="en",
-                        created_at=now, last_seen_at=now)
+        parent = Parent(
+            pseudonym="HIST",
+            tg_user_id=7399,
+            chat_id=7399,
+            lang="en",
+            created_at=now,
+            last_seen_at=now,
+        )
         s.add(parent)
         await s.flush()
         for i in range(60):
             queued = now - timedelta(days=i % 30, hours=1)
-            s.add(Conversation(parent_id=parent.id, status="ended", lang="en", queued_at=queued,
-                               claimed_at=queued + timedelta(minutes=2 + (i * 5) % 17),
-                               ended_at=queued + timedelta(minutes=40),
-                               survey_heard=3 + i % 3, survey_helpful=2 + i % 4))
+            s.add(
+                Conversation(
+                    parent_id=parent.id,
+                    status="ended",
+                    lang="en",
+                    queued_at=queued,
+                    claimed_at=queued + timedelta(minutes=2 + (i * 5) % 17),
+                    ended_at=queued + timedelta(minutes=40),
+                    survey_heard=3 + i % 3,
+                    survey_helpful=2 + i % 4,
+                )
+            )
 
 
 async def test_sign_in_with_the_link_and_see_a_parent_join_the_queue_live(
-        line: LineRuntime, fake_tg: FakeTelegram, page: Any) -> None:
+    line: LineRuntime, fake_tg: FakeTelegram, page: Any
+) -> None:
     base = f"http://127.0.0.1:{line.web_port}"
     await page.goto(base + "/dashboard")
     assert "Send /dashboard" in await page.locator("#signed-out").inner_text()

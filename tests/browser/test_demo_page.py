@@ -8,6 +8,8 @@ the test, but every step must really happen on the page.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -19,17 +21,33 @@ from flows.content import Content, load_content
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).parents[2]
-SHOTS = ROOT / "docs" / "screenshots"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--no-proxy-server"]
+# Screenshots for the README are refreshed only when asked (PARENTLINE_SCREENSHOTS=1), so
+# running the tests leaves the working tree clean.
+SHOTS = (
+    ROOT / "docs" / "screenshots"
+    if os.environ.get("PARENTLINE_SCREENSHOTS")
+    else Path(tempfile.gettempdir()) / "parentline-screenshots"
+)
+SHOTS.mkdir(parents=True, exist_ok=True)
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-proxy-server",
+]
 WAIT_MS = 15_000
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(),
-                       reason="needs Debian's chromium at /usr/bin/chromium "
-                              "(apt-get install -y chromium)"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium)",
+    ),
 ]
 
 
@@ -47,8 +65,7 @@ async def demo() -> AsyncIterator[DemoLine]:
 async def page() -> AsyncIterator[Any]:
     pw = pytest.importorskip("playwright.async_api", reason="pip install playwright")
     async with pw.async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS,
-                                          headless=True)
+        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
         context = await browser.new_context(viewport={"width": 1280, "height": 980})
         pg = await context.new_page()
         pg.set_default_timeout(WAIT_MS)
@@ -95,7 +112,8 @@ def _common_topic(content: Content) -> tuple[str, str]:
 
 
 async def test_the_whole_path_from_parent_to_specialist_and_back(
-        demo: DemoLine, page: Any, content: Content) -> None:
+    demo: DemoLine, page: Any, content: Content
+) -> None:
     t = lambda key, **kw: content.text(key, "en", **kw)  # noqa: E731
     assert demo.onduty_confirmed, "the demo specialist's /onduty got no answer"
     await page.goto(demo.url + "/demo")
@@ -106,8 +124,9 @@ async def test_the_whole_path_from_parent_to_specialist_and_back(
     await page.click("#parent-start")
     await bot_says(page, "parent", t("parent.welcome"))
     # something on their mind, then ideas and a topic
-    await type_in(page, "parent", "It has been a really long week and I am so tired of "
-                                  "everything at home")
+    await type_in(
+        page, "parent", "It has been a really long week and I am so tired of everything at home"
+    )
     await bot_says(page, "parent", t("parent.ask_help"))
     await press(page, "parent", t("parent.buttons.ideas"))
     _topic_id, title = _common_topic(content)
@@ -152,7 +171,8 @@ async def test_the_whole_path_from_parent_to_specialist_and_back(
 
 
 async def test_a_crisis_message_shows_the_crisis_response(
-        demo: DemoLine, page: Any, content: Content) -> None:
+    demo: DemoLine, page: Any, content: Content
+) -> None:
     await page.goto(demo.url + "/demo")
     await page.click("#parent-start")
     await bot_says(page, "parent", content.text("parent.welcome", "en"))
