@@ -43,8 +43,6 @@ log = logging.getLogger(__name__)
 HANDED_OFF = "handed_off"
 # While a conversation is open, these belong to the handoff; other commands to the flow.
 HANDOFF_COMMANDS = frozenset({"end", "newpeer", "stop", "talk"})
-FLOOD_WINDOW_SECONDS = 10
-FLOOD_MAX_IN_WINDOW = 15
 
 
 def screened_text(ev: Inbound) -> str | None:
@@ -107,7 +105,7 @@ async def parent_event(ctx: Ctx, ev: Inbound) -> None:
     if ev.kind in ("text", "media") and flood.register(ctx, parent):
         if conv is not None and conv.status == "active" and ev.kind == "text" and ev.text:
             await flood.batch_relay(ctx, parent, conv, ev)
-        elif conv is not None and conv.status == "queued":
+        elif conv is not None and (conv.status == "queued" or ev.kind == "media"):
             await handoff.parent_event(ctx, parent, conv, ev)  # kept for the peer
         return  # stored and screened; the flow answers again once the rush is over
     if conv is not None and _belongs_to_handoff(ctx, ev):
