@@ -19,6 +19,7 @@ from typing import Any
 
 from aiohttp import web
 from sqlalchemy import text
+from telegram.error import InvalidToken, NetworkError, RetryAfter
 
 from bot.app.jobs import JobRunner
 from bot.app.processor import Processor
@@ -38,6 +39,25 @@ from flows.content import ContentStore
 log = logging.getLogger(__name__)
 
 WebExtender = Callable[[web.Application, "LineRuntime"], None]
+
+
+async def _until_telegram_answers(call: Callable[[], Awaitable[Any]], what: str) -> None:
+    """Start-up calls to Telegram retried with backoff: a 429, a 502 or a dropped
+    connection at start must not kill the line (a wrong token still does, loudly)."""
+    delay = 0.5
+    while True:
+        try:
+            await call()
+            return
+        except InvalidToken:
+            raise
+        except (RetryAfter, NetworkError) as exc:
+            wait = exc.retry_after if isinstance(exc, RetryAfter) else delay
+            seconds = wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)
+            log.warning("%s failed at start (%s); retrying in %.1fs", what,
+                        type(exc).__name__, seconds)
+            await asyncio.sleep(seconds)
+            delay = min(delay * 2, 30.0)
 
 
 class LineRuntime:
@@ -83,7 +103,7 @@ class LineRuntime:
         if self.db.sqlite:
             await outbox.release_all_leases(self.db)
         self._use_safety_rules()
-        await self.application.initialize()
+        await _until_telegram_answers(self.application.initialize, "getMe")
         self.started_at = datetime.now(UTC)
         self._spawn(self.workers.run(), "inbox-workers")
         self._spawn(self.sender.run(), "outbox-sender")
@@ -92,14 +112,16 @@ class LineRuntime:
         if self.serve_web or self.settings.webhook_mode:
             await self._start_web()
         if self.settings.webhook_mode:
-            await self.application.bot.set_webhook(
+            await _until_telegram_answers(lambda: self.application.bot.set_webhook(
                 self.settings.webhook_url.rstrip("/") + WEBHOOK_PATH,
                 secret_token=self.settings.webhook_secret or None,
                 allowed_updates=["message", "edited_message", "callback_query",
                                  "my_chat_member", "channel_post"],
-            )
+            ), "setWebhook")
         else:
-            await self.application.bot.delete_webhook(drop_pending_updates=False)
+            await _until_telegram_answers(
+                lambda: self.application.bot.delete_webhook(drop_pending_updates=False),
+                "deleteWebhook")
             self.poller = Poller(self.db, self._get_updates, self.workers.wake.set)
             self._spawn(self.poller.run(), "poller")
         log.info("parentline started (%s mode, replica %s)",
