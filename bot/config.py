@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     rate_group_per_minute: int = 20
     workers: int = Field(default=8, ge=1)
     webhook_holdback_ms: int = Field(default=150, ge=0)
+    # Under load, gather updates this long between polls (fewer round trips and commits).
+    poll_gather_ms: int = Field(default=10, ge=0, le=1000)
+    # uvloop's event loop where it is installed (Linux and macOS); false for asyncio's own.
+    uvloop: bool = True
     log_level: str = "INFO"
 
     @field_validator("telegram_api_url")

@@ -1,8 +1,15 @@
 """Telling staff that someone is waiting: private alerts, the staff chat, coordinators.
 
 Alerts go to each specialist's private chat (with a Take button), because a group
-chat is seen by more people than need to know. The staff chat gets a low-volume line
-with the pseudonym, category and language only — never the parent's words.
+chat is seen by more people than need to know. A specialist's chat has at most one
+"someone is waiting" alert on its way at a time: Telegram lets a bot send about one
+message a second into a chat, so when many parents ask at once, one alert per parent
+would queue a minute of alerts in front of the messages of the parents that specialist
+is already talking with. The rest of the queue is one ``/queue`` away, and the next
+alert goes once the previous one is delivered. Crisis alerts and offers always go.
+
+The staff chat gets a low-volume line with the pseudonym, category and language only —
+never the parent's words.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ from typing import Any
 
 from bot.app.context import Ctx
 from bot.storage.models import Conversation, Parent, Staff
-from flows.events import Button
+from flows.events import Button, SendText
 from handoff import buttons as B
 from handoff import store
 from handoff.rules import best_specialist
@@ -33,6 +40,9 @@ def _wait_minutes(ctx: Ctx, conv: Conversation) -> int:
     return max(0, int((ctx.now - conv.queued_at).total_seconds() // 60))
 
 
+WAITING_ALERT = "waiting"  # outbox meta {"alert": ...} of a non-crisis waiting alert
+
+
 def alert_one(ctx: Ctx, staff: Staff, conv: Conversation, parent: Parent | None) -> None:
     """One private alert with a Take button (and "not a good fit" in push mode)."""
     lang = staff_lang(staff)
@@ -47,6 +57,7 @@ def alert_one(ctx: Ctx, staff: Staff, conv: Conversation, parent: Parent | None)
         key,
         lang,
         buttons=(tuple(row),),
+        meta={"alert": WAITING_ALERT} if key == "staff.alert_new" else None,
         who=parent_label(ctx, parent, lang),
         category=_category(ctx, conv, lang),
         language=conv.lang,
@@ -90,12 +101,26 @@ async def alert_waiting(
             alert_one(ctx, chosen, conv, parent)
             return 1
     told = 0
+    crisis = conv.priority == "crisis"
+    on_the_way = set() if crisis else await _waiting_alert_on_its_way(ctx, duty)
     for s in duty:
-        if s.paused and conv.priority != "crisis":
+        if s.paused and not crisis:
             continue
-        alert_one(ctx, s, conv, parent)
+        if s.tg_user_id not in on_the_way:
+            alert_one(ctx, s, conv, parent)
         told += 1
     return told
+
+
+async def _waiting_alert_on_its_way(ctx: Ctx, duty: list[Staff]) -> set[int]:
+    """Specialists whose chat already has an undelivered "someone is waiting" alert."""
+    chats = {s.tg_user_id for s in duty}
+    found = {
+        a.chat_id
+        for a in (*ctx.earlier, *ctx.actions)
+        if isinstance(a, SendText) and a.chat_id in chats and a.meta.get("alert") == WAITING_ALERT
+    }
+    return found | await store.waiting_alerts_pending(ctx.session, chats - found, WAITING_ALERT)
 
 
 ButtonsFor = Callable[[int, str], tuple[tuple[Button, ...], ...]]

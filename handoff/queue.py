@@ -13,19 +13,29 @@ from bot.app.context import Ctx
 from bot.storage.models import Conversation, Parent
 from handoff import buttons as B
 from handoff import store
-from handoff.rules import can_take, meaningful_change, position_of, speaks, wait_estimate
+from handoff.rules import can_take, meaningful_change, order_queue, speaks, wait_estimate
 
 STALE_JOB = "h.stale"
 NOTE_MAX = 4000
 
 
-async def _place(ctx: Ctx, conv: Conversation) -> tuple[int, int | None]:
-    """(position, rough minutes) of a queued conversation."""
-    queue = [store.queue_view(c) for c in await store.queued(ctx.session)]
-    pos = position_of(conv.id, queue) or len(queue)
+async def _places(ctx: Ctx, queued: list[Conversation] | None = None
+                  ) -> dict[int, tuple[int, int | None]]:
+    """(position, rough minutes) of every queued conversation: one read of the queue and
+    one of the roster, however long the queue."""
+    if queued is None:
+        queued = list(await store.queued(ctx.session))
+    ordered = order_queue(store.queue_view(c) for c in queued)
     duty = [s for s in await store.duty_views(ctx.session) if not s.paused]
     free = sum(max(0, s.max_active - s.active) for s in duty)
-    return pos, wait_estimate(pos, free, len(duty))
+    return {c.id: (pos, wait_estimate(pos, free, len(duty)))
+            for pos, c in enumerate(ordered, start=1)}
+
+
+async def _place(ctx: Ctx, conv: Conversation) -> tuple[int, int | None]:
+    """(position, rough minutes) of a queued conversation."""
+    places = await _places(ctx)
+    return places.get(conv.id) or max(places.values(), default=(0, None))
 
 
 async def tell_position(ctx: Ctx, parent: Parent, conv: Conversation, key: str) -> None:
@@ -46,10 +56,12 @@ async def tell_position(ctx: Ctx, parent: Parent, conv: Conversation, key: str) 
 
 async def refresh_positions(ctx: Ctx) -> None:
     """After the queue moved, tell waiting parents whose place changed meaningfully."""
-    for conv in await store.queued(ctx.session):
+    queued = list(await store.queued(ctx.session))
+    places = await _places(ctx, queued)
+    for conv in queued:
         if conv.after_hours or conv.last_position_told is None:
             continue
-        pos, wait = await _place(ctx, conv)
+        pos, wait = places[conv.id]
         if not meaningful_change(conv.last_position_told, pos, conv.last_wait_told, wait):
             continue
         parent = await store.parent_of(ctx.session, conv)
@@ -121,10 +133,10 @@ def _add_note(conv: Conversation, text: str) -> None:
 
 
 def crisis_lines(ctx: Ctx, lang: str) -> str:
-    """The 24/7 crisis lines (the safety module owns their wording)."""
-    from flows.safety.response import crisis_reply
+    """The 24/7 crisis lines alone, no crisis script (the safety module owns which)."""
+    from flows.safety.response import crisis_lines as lines
 
-    return crisis_reply(None, lang, ctx.content, ctx.now)
+    return lines(lang, ctx.content, ctx.now)
 
 
 def open_resources(ctx: Ctx, parent: Parent, conv: Conversation, limit: int = 3) -> list[str]:

@@ -8,23 +8,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.models import Conversation, Parent, Staff
+from bot.storage.models import Conversation, OutboxRow, Parent, Staff
 from handoff.rules import QueueView, StaffView
 
 OPEN = ("queued", "active")
 
 
+# Built once: every parent message asks this, and building costs more than running it.
+_OPEN_OF = (
+    select(Conversation)
+    .where(Conversation.parent_id == bindparam("pid"), Conversation.status.in_(OPEN))
+    .order_by(Conversation.id.desc())
+    .limit(1)
+)
+
+
 async def open_conversation_of(session: AsyncSession, parent_id: int) -> Conversation | None:
     """The parent's queued or active conversation (at most one is ever open)."""
-    row = await session.scalars(
-        select(Conversation)
-        .where(Conversation.parent_id == parent_id, Conversation.status.in_(OPEN))
-        .order_by(Conversation.id.desc())
-        .limit(1)
-    )
+    row = await session.scalars(_OPEN_OF, {"pid": parent_id})
     return row.first()
 
 
@@ -130,3 +134,16 @@ async def requeue_all_of(session: AsyncSession, staff_id: int) -> list[Conversat
         )
         await session.refresh(c)
     return convs
+
+
+async def waiting_alerts_pending(session: AsyncSession, chats: set[int], kind: str) -> set[int]:
+    """Which of ``chats`` have an alert of ``kind`` in the outbox, not yet delivered."""
+    if not chats:
+        return set()
+    rows = await session.execute(
+        select(OutboxRow.chat_id, OutboxRow.meta).where(
+            OutboxRow.status == "pending", OutboxRow.chat_id.in_(chats)
+        )
+    )
+    return {int(chat) for chat, meta in rows
+            if chat is not None and (meta or {}).get("alert") == kind}

@@ -1,1 +1,1 @@
-"""The application core: one transaction per update, workers, sender, jobs."""
+"""The application core: updates processed atomically, workers, sender, jobs."""

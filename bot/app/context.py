@@ -8,16 +8,16 @@ or none of it does, and a crash can never send a reply for a change that was rol
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
+from bot.storage.db import PerBackend
 from bot.storage.models import AuditEntry, DailyStat, Job
 from flows.callbacks import encode
 from flows.content import Content
@@ -43,6 +43,12 @@ class Ctx:
     drop_current_update: bool = False
     # False on the last try of an update that kept raising NotReadyYet: decide now.
     may_wait: bool = True
+    # Set when several updates share one transaction (``Processor.process_batch``): the
+    # roster's ids read once for all of them, and counters added up and written once.
+    staff_ids: frozenset[int] | None = None
+    counters: dict[tuple[date, str], int] | None = None
+    # What earlier updates of the same batch will send (not in the outbox table yet).
+    earlier: Sequence[Action] = ()
 
     @property
     def secret(self) -> bytes:
@@ -113,19 +119,12 @@ class Ctx:
         )
 
     async def bump(self, metric: str, n: int = 1, day: date | None = None) -> None:
-        """Add ``n`` to today's aggregate counter (kept after texts are purged).
-
-        One upsert, so two workers or replicas counting the first event of a day never
-        collide on the key.
-        """
+        """Add ``n`` to today's aggregate counter (kept after texts are purged)."""
         d = day or self.now.date()
-        dialect = self.session.bind.dialect.name if self.session.bind is not None else "sqlite"
-        insert = sqlite_insert if dialect == "sqlite" else pg_insert
-        stmt = insert(DailyStat).values(day=d, metric=metric, value=n)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["day", "metric"], set_={"value": DailyStat.value + n}
-        )
-        await self.session.execute(stmt)
+        if self.counters is not None:
+            self.counters[(d, metric)] = self.counters.get((d, metric), 0) + n
+            return
+        await write_counters(self.session, {(d, metric): n})
 
     async def schedule(
         self,
@@ -165,3 +164,27 @@ class Ctx:
             select(Job).where(Job.kind == kind, Job.chat_id == chat_id, Job.done_at.is_(None))
         )
         return list(rows)
+
+
+def _counter_upsert(insert: Any) -> Any:
+    stmt = insert(_DAILY)
+    return stmt.on_conflict_do_update(index_elements=["day", "metric"],
+                                      set_={"value": _DAILY.c.value + stmt.excluded.value})
+
+
+_DAILY = cast(Table, DailyStat.__table__)
+# Built once: the batch writes counters on every commit.
+_COUNTER_UPSERT = PerBackend(_counter_upsert)
+
+
+async def write_counters(session: AsyncSession, counters: dict[tuple[date, str], int]) -> None:
+    """Add each ``(day, metric): n`` to its daily counter.
+
+    An upsert, so two workers or replicas counting the first event of a day never
+    collide on the key.
+    """
+    if not counters:
+        return
+    stmt = _COUNTER_UPSERT.of(session)
+    for (d, metric), n in sorted(counters.items()):
+        await session.execute(stmt, {"day": d, "metric": metric, "value": n})

@@ -66,7 +66,9 @@ async def dispatch(ctx: Ctx, ev: Inbound) -> None:
         return
     if ev.user_id is None:
         return
-    staff = await ctx.session.get(Staff, ev.user_id)
+    staff = None
+    if ctx.staff_ids is None or ev.user_id in ctx.staff_ids:
+        staff = await ctx.session.get(Staff, ev.user_id)
     if staff is not None:
         if ev.kind == "edited":
             return  # an edit can't be un-sent to the parent; the specialist sends again
@@ -84,7 +86,7 @@ async def dispatch(ctx: Ctx, ev: Inbound) -> None:
 
 
 async def parent_event(ctx: Ctx, ev: Inbound) -> None:
-    parent = await parents_mod.get_or_create_parent(ctx, ev)
+    parent, conv = await parents_mod.parent_and_open_conversation(ctx, ev)
     text = screened_text(ev)
     assessment = assess(text, parent.lang) if text else None
 
@@ -101,7 +103,6 @@ async def parent_event(ctx: Ctx, ev: Inbound) -> None:
         ctx.say(ev.chat_id, "common.edited_ignored", parent.lang)
         return
 
-    conv = await handoff.open_conversation(ctx, parent)
     if ev.kind in ("text", "media") and flood.register(ctx, parent):
         if conv is not None and conv.status == "active" and ev.kind == "text" and ev.text:
             await flood.batch_relay(ctx, parent, conv, ev)
@@ -175,6 +176,7 @@ async def run_flow(ctx: Ctx, parent: Parent, ev: Inbound, assessment: Assessment
         data=data,
         region=_region(parent),
         in_handoff=in_handoff,
+        demo=ctx.settings.demo,
     )
     result = parent_flow.handle(snap, ev, ctx.content, ctx.now, ctx.secret, assessment)
     parent.flow_state = result.state

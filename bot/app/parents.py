@@ -6,12 +6,13 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, bindparam, delete, select
 
-from bot.app.context import Ctx
+from bot.app.context import Ctx, NotReadyYet
 from bot.storage import outbox
-from bot.storage.models import InboxRow, Job, Parent, SentMessage
+from bot.storage.models import Conversation, InboxRow, Job, Parent, SentMessage
 from flows.events import DeleteMessage, Inbound
+from handoff.store import OPEN
 
 # No 0/O or 1/I: a pseudonym is read aloud between a specialist and a coordinator.
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -32,15 +33,24 @@ def language_from_hint(code: str | None, available: tuple[str, ...]) -> str:
     return "en"
 
 
-async def find_parent(ctx: Ctx, user_id: int) -> Parent | None:
-    return (await ctx.session.scalars(
-        select(Parent).where(Parent.tg_user_id == user_id)
-    )).one_or_none()
+# The parent with their open conversation, in one query: every parent message needs both.
+_WITH_OPEN = (
+    select(Parent, Conversation)
+    .outerjoin(Conversation, and_(Conversation.parent_id == Parent.id,
+                                  Conversation.status.in_(OPEN)))
+    .where(Parent.tg_user_id == bindparam("uid"))
+    .order_by(Conversation.id.desc())
+    .limit(1)
+)
 
 
-async def get_or_create_parent(ctx: Ctx, ev: Inbound) -> Parent:
+async def parent_and_open_conversation(ctx: Ctx, ev: Inbound
+                                       ) -> tuple[Parent, Conversation | None]:
+    """The sender's parent record (created on first contact) and their queued or active
+    conversation, as ``handoff.open_conversation`` would find it."""
     assert ev.user_id is not None
-    parent = await find_parent(ctx, ev.user_id)
+    found = (await ctx.session.execute(_WITH_OPEN, {"uid": ev.user_id})).first()
+    parent, conv = (found[0], found[1]) if found is not None else (None, None)
     if parent is None:
         for _ in range(20):
             pseudonym = new_pseudonym()
@@ -67,7 +77,7 @@ async def get_or_create_parent(ctx: Ctx, ev: Inbound) -> Parent:
         parent.last_seen_at = ctx.now
         if parent.unreachable:
             parent.unreachable = False  # they came back (unblocked the bot)
-    return parent
+    return parent, conv
 
 
 async def forget_parent(ctx: Ctx, parent: Parent) -> None:
@@ -77,6 +87,10 @@ async def forget_parent(ctx: Ctx, parent: Parent) -> None:
     it (48 hours); what cannot be deleted is said honestly by the flow's final message.
     """
     chat_id = parent.chat_id
+    if ctx.may_wait and await outbox.pending_in_chat(ctx.session, chat_id):
+        # A message to them may be on its way right now; once it is recorded it can be
+        # deleted too. The chat waits (in order) and this runs again shortly.
+        raise NotReadyYet("forget waits for the chat's outbox")
     since = ctx.now - DELETE_WINDOW
     for mid in await outbox.recent_sent_ids(ctx.session, chat_id, since):
         ctx.send(DeleteMessage(chat_id, mid))

@@ -1,4 +1,7 @@
-"""Processing one inbox row in one transaction, and the error boundary around it.
+"""Processing inbox rows atomically, and the error boundary around it.
+
+Rows are processed one per transaction (``process``) or, on SQLite, many per transaction
+(``process_batch``), which falls back to the first way when anything in it fails.
 
 Either everything an update causes is committed together — state, outbox rows, audit,
 ``processed_at`` — or nothing is, and the row is tried again. After repeated failures
@@ -10,20 +13,21 @@ crisis still gets the crisis lines even when the rest of the code is failing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Callable, Collection, Sequence
+from datetime import UTC, date, datetime
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
-from bot.app.context import Ctx
+from bot.app.context import Ctx, write_counters
 from bot.app.dispatch import dispatch, screened_text
+from bot.app.parents import language_from_hint
 from bot.config import Settings
-from bot.storage import outbox
+from bot.storage import inbox, outbox
 from bot.storage.db import Database
-from bot.storage.models import InboxRow
+from bot.storage.models import InboxRow, OutboxRow, Staff
 from bot.telegram.parse import parse_update
 from flows.content import ContentStore
-from flows.events import AnswerCallback, Inbound, SendText
+from flows.events import Action, AnswerCallback, Inbound, SendText
 from flows.safety import assess
 from flows.safety.response import crisis_reply
 
@@ -37,15 +41,35 @@ def event_of(row: InboxRow) -> Inbound:
     return parse_update(payload)
 
 
+_STAFF_IDS = select(Staff.tg_user_id)
+
+
+class RowByRow(Exception):
+    """This update must be processed alone (its effects reach past its own row)."""
+
+
+class BatchFailed(Exception):
+    """A row of a batch raised (or must wait); the batch was rolled back."""
+
+    def __init__(self, chat_ids: set[int]) -> None:
+        super().__init__(f"{len(chat_ids)} chats")
+        self.chat_ids = chat_ids
+
+
 class Processor:
     """Turns inbox rows into state changes and outbox rows."""
 
     def __init__(self, db: Database, settings: Settings, content: ContentStore,
-                 after_commit: Callable[[], None] = lambda: None) -> None:
+                 after_commit: Callable[[], None] = lambda: None,
+                 handoff_rows: Callable[[Sequence[OutboxRow]], None] | None = None) -> None:
+        """``handoff_rows`` (one process on SQLite) receives, right after a batch commits,
+        every pending outbox row of the chats the batch wrote to, so the sender can start
+        on them without querying for them again."""
         self.db = db
         self.settings = settings
         self.content = content
         self.after_commit = after_commit
+        self.handoff_rows = handoff_rows
 
     async def process(self, row_id: int, *, may_wait: bool = True) -> None:
         now = datetime.now(UTC)
@@ -56,12 +80,68 @@ class Processor:
             ctx = Ctx(session=session, now=now, settings=self.settings,
                       content=self.content.current, may_wait=may_wait)
             await dispatch(ctx, event_of(row))
-            outbox.add_actions(session, ctx.actions, now)
+            await outbox.add_actions(session, ctx.actions, now)
             if ctx.drop_current_update:
                 await session.execute(delete(InboxRow).where(InboxRow.id == row_id))
             else:
                 row.processed_at = now
         self.after_commit()
+
+    async def process_batch(self, limit: int, *, exclude: Collection[int] = (),
+                            settled_before: datetime | None = None) -> int:
+        """The oldest pending rows of any chats (each chat's in order), in ONE transaction.
+
+        One transaction per row costs a session, a commit and several bookkeeping
+        statements per message; sharing them is most of what keeps a single SQLite
+        process ahead of a busy evening (``docs/performance.md``). All or nothing: if
+        any row raises, nothing is kept and :class:`BatchFailed` names the chats, which
+        the workers then take one row at a time, with the retries and the last-resort
+        fallback of :meth:`process`.
+        """
+        now = datetime.now(UTC)
+        chats: set[int] = set()
+        try:
+            async with self.db.tx() as session:
+                rows = await inbox.pending_rows(session, limit, exclude, settled_before)
+                if not rows:
+                    return 0
+                chats.update(r.chat_id for r in rows)
+                staff_ids = frozenset(await session.scalars(_STAFF_IDS))
+                counters: dict[tuple[date, str], int] = {}
+                done: list[int] = []
+                actions: list[Action] = []
+                content = self.content.current
+                for row in rows:
+                    ctx = Ctx(session=session, now=now, settings=self.settings,
+                              content=content, staff_ids=staff_ids, counters=counters,
+                              earlier=actions)
+                    await dispatch(ctx, event_of(row))
+                    await session.flush()  # each row starts from flushed state, as alone
+                    if ctx.drop_current_update:
+                        # /forget deletes what earlier rows of this batch are about to
+                        # write; rather than mirror it here, the batch goes row by row.
+                        raise RowByRow("forget")
+                    done.append(row.id)
+                    actions += ctx.actions
+                # One multi-row INSERT for every reply of the batch, in order.
+                await outbox.add_actions(session, actions, now)
+                pending: Sequence[OutboxRow] = ()
+                if self.handoff_rows is not None and actions:
+                    targets = {getattr(a, "chat_id", None) for a in actions}
+                    pending = await outbox.pending_rows_of(session, targets)
+                await write_counters(session, counters)
+                await inbox.mark_processed(session, done, now)
+        except Exception as exc:
+            if not chats:
+                raise
+            raise BatchFailed(chats) from exc
+        if pending and self.handoff_rows is not None:
+            # No await between the commit and this: the snapshot is still exact (the
+            # sender's own bookkeeping waits for the same write lock).
+            self.handoff_rows(pending)
+        else:
+            self.after_commit()
+        return len(rows)
 
     async def give_up(self, row: InboxRow) -> None:
         """Last resort for a row that failed repeatedly: never leave a parent unanswered."""
@@ -71,7 +151,7 @@ class Processor:
         now = datetime.now(UTC)
         content = self.content.current
         text = screened_text(ev)
-        lang = "es" if (ev.language_code or "").startswith("es") else "en"
+        lang = language_from_hint(ev.language_code, tuple(content.languages))
         actions: list[SendText | AnswerCallback] = []
         if text:
             a = assess(text, None)
@@ -82,5 +162,5 @@ class Processor:
         if ev.callback_id:
             actions.append(AnswerCallback(ev.callback_id))
         async with self.db.tx() as session:
-            outbox.add_actions(session, actions, now)
+            await outbox.add_actions(session, actions, now)
         self.after_commit()

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import logging
 import signal
-import warnings
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -37,6 +36,9 @@ from flows import safety
 from flows.content import ContentStore
 
 log = logging.getLogger(__name__)
+# What the line asks Telegram for, the same in polling and webhook mode.
+ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "my_chat_member",
+                   "channel_post")
 
 WebExtender = Callable[[web.Application, "LineRuntime"], None]
 
@@ -80,12 +82,13 @@ class LineRuntime:
         self.application = build_application(settings.telegram_token, settings.bot_base_url)
         self.sender = Sender(self.db, self._call, self.limiter, owner=self.owner)
         self.processor = Processor(self.db, settings, self.content,
-                                   after_commit=self.sender.wake.set)
+                                   after_commit=self.sender.wake.set,
+                                   handoff_rows=self.sender.offer if self.db.sqlite else None)
         # getUpdates returns a chat's updates in order; parallel webhook deliveries may not.
         holdback = settings.webhook_holdback_ms / 1000 if settings.webhook_mode else 0.0
         self.workers = InboxWorkers(self.db, self.processor.process, self.processor.give_up,
                                     concurrency=settings.workers, owner=self.owner,
-                                    holdback=holdback)
+                                    holdback=holdback, batch=self.processor.process_batch)
         self.jobs = JobRunner(self.db, settings.retention_days, self.workers.wake)
         self.poller: Poller | None = None
         self.web_extenders = web_extenders or []
@@ -100,8 +103,6 @@ class LineRuntime:
 
     async def start(self) -> None:
         await upgrade(self.db)
-        if self.db.sqlite:
-            await outbox.release_all_leases(self.db)
         self._use_safety_rules()
         await _until_telegram_answers(self.application.initialize, "getMe")
         self.started_at = datetime.now(UTC)
@@ -115,14 +116,14 @@ class LineRuntime:
             await _until_telegram_answers(lambda: self.application.bot.set_webhook(
                 self.settings.webhook_url.rstrip("/") + WEBHOOK_PATH,
                 secret_token=self.settings.webhook_secret or None,
-                allowed_updates=["message", "edited_message", "callback_query",
-                                 "my_chat_member", "channel_post"],
+                allowed_updates=list(ALLOWED_UPDATES),
             ), "setWebhook")
         else:
             await _until_telegram_answers(
                 lambda: self.application.bot.delete_webhook(drop_pending_updates=False),
                 "deleteWebhook")
-            self.poller = Poller(self.db, self._get_updates, self.workers.wake.set)
+            self.poller = Poller(self.db, self._get_updates, self.workers.wake.set,
+                                 gather=self.settings.poll_gather_ms / 1000)
             self._spawn(self.poller.run(), "poller")
         log.info("parentline started (%s mode, replica %s)",
                  "webhook" if self.settings.webhook_mode else "polling", self.owner)
@@ -167,14 +168,12 @@ class LineRuntime:
         return await call(self.application.bot, chat_id, method, params)
 
     async def _get_updates(self, offset: int | None, timeout: int) -> list[dict[str, Any]]:
-        kwargs: dict[str, Any] = {"timeout": timeout, "allowed_updates": [
-            "message", "edited_message", "callback_query", "my_chat_member", "channel_post"]}
+        kwargs: dict[str, Any] = {"timeout": timeout, "allowed_updates": list(ALLOWED_UPDATES)}
         if offset is not None:
             kwargs["offset"] = offset
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # PTB nudges towards get_updates(); we want raw JSON
-            result = await self.application.bot.do_api_request(
-                "getUpdates", api_kwargs=kwargs, read_timeout=timeout + 10)
+        # Raw JSON into the inbox (see ``build_application`` for the warning filter).
+        result = await self.application.bot.do_api_request(
+            "getUpdates", api_kwargs=kwargs, read_timeout=timeout + 10)
         return [u for u in result if isinstance(u, dict)] if isinstance(result, list) else []
 
     def _use_safety_rules(self) -> None:

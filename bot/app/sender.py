@@ -11,11 +11,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
-
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app.ratelimit import LocalRateLimiter
 from bot.storage import outbox
@@ -28,7 +27,19 @@ log = logging.getLogger(__name__)
 
 COALESCE_SECONDS = 0.003
 
-MAX_ATTEMPTS = 12
+# How long to keep retrying a call that fails, and how fast. While Telegram delivers most
+# other calls, a failure is a glitch of that one call: it is retried within a few seconds,
+# because a chat's later messages wait behind it (a parent's reply held back a minute by
+# one unlucky retry schedule is a reply a minute late). When most recent calls fail,
+# Telegram (or the network) is down: retries back off exponentially, to 30 s at most, so
+# the line does not hammer it, and resume within 30 s once it is back. Either way a
+# message is given up only after half an hour of failing. Telegram's own retry_after is
+# honoured as is.
+MAX_BACKOFF = 30.0
+GLITCH_EXPONENT = 2  # an isolated failure waits backoff(2) at most: 1-3 s
+GIVE_UP_AFTER = timedelta(minutes=30)
+MIN_ATTEMPTS = 12  # ...and never before this many tries, however long the outage was
+HEALTH_WINDOW = 40  # recent calls that decide "most calls fail"
 LEASE_SECONDS = 20.0  # a replica that died mid-send frees its rows this soon
 
 
@@ -38,12 +49,45 @@ class Limiter(Protocol):
 
 
 Caller = Callable[[int | None, str, dict[str, Any]], Awaitable[Outcome]]
-Change = Callable[[AsyncSession], Awaitable[None]]
+Sent = tuple[OutboxRow, int | None, datetime]
 
 
 def backoff(attempt: int) -> float:
-    """Exponential backoff with jitter, capped at five minutes."""
-    return float(min(300.0, (2 ** min(attempt, 8)) * 0.5 * (0.5 + random.random())))
+    """Exponential backoff with jitter, capped at :data:`MAX_BACKOFF`."""
+    return float(min(MAX_BACKOFF, (2 ** min(attempt, 8)) * 0.5 * (0.5 + random.random())))
+
+
+class CallHealth:
+    """Whether most recent calls to Telegram failed (then it is down, not glitching)."""
+
+    def __init__(self, window: int = HEALTH_WINDOW) -> None:
+        self._recent: deque[bool] = deque(maxlen=window)
+        self._failed = 0
+
+    def record(self, ok: bool) -> None:
+        if len(self._recent) == self._recent.maxlen and not self._recent[0]:
+            self._failed -= 1
+        self._recent.append(ok)
+        self._failed += not ok
+
+    def mostly_failing(self) -> bool:
+        return self._failed * 2 > len(self._recent)
+
+    def retry_delay(self, attempts: int) -> float:
+        """Backoff for a call that has failed ``attempts`` times before this failure."""
+        return backoff(attempts if self.mostly_failing() else min(attempts, GLITCH_EXPONENT))
+
+
+def _age(row: OutboxRow, now: datetime) -> timedelta:
+    created = row.created_at
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=UTC)
+    return now - created
+
+
+def give_up(row: OutboxRow, now: datetime) -> bool:
+    """After this failure: has the row been failing long enough to stop trying?"""
+    return row.attempts + 1 >= MIN_ATTEMPTS and _age(row, now) >= GIVE_UP_AFTER
 
 
 class GroupCommit:
@@ -58,12 +102,12 @@ class GroupCommit:
     def __init__(self, db: Database, window: float = 0.005) -> None:
         self.db = db
         self.window = window
-        self._items: list[tuple[Change, asyncio.Future[None]]] = []
+        self._items: list[tuple[Sent, asyncio.Future[None]]] = []
         self._task: asyncio.Task[None] | None = None
 
-    async def run(self, change: Change) -> None:
+    async def record_sent(self, row: OutboxRow, message_id: int | None, now: datetime) -> None:
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._items.append((change, fut))
+        self._items.append(((row, message_id, now), fut))
         if self._task is None:
             self._task = asyncio.create_task(self._flush())
         await fut
@@ -73,13 +117,12 @@ class GroupCommit:
         items, self._items, self._task = self._items, [], None
         try:
             async with self.db.tx() as s:
-                for change, _ in items:
-                    await change(s)
+                await outbox.record_sent_many(s, [sent for sent, _ in items])
         except Exception:
-            for change, fut in items:  # one bad change must not lose the others
+            for sent, fut in items:  # one bad row must not lose the others
                 try:
                     async with self.db.tx() as s:
-                        await change(s)
+                        await outbox.record_sent(s, *sent)
                     fut.set_result(None)
                 except Exception as exc:
                     fut.set_exception(exc)
@@ -88,11 +131,23 @@ class GroupCommit:
             fut.set_result(None)
 
 
+def _key(row: OutboxRow) -> int:
+    """What must not have two rows in flight: the chat (rows for no chat are each alone)."""
+    return row.chat_id if row.chat_id is not None else -(10**15) - row.id
+
+
 class Sender:
-    """Runs until stopped; many rows in flight, never two for the same chat."""
+    """Runs until stopped; many rows in flight, never two for the same chat.
+
+    Two bounds, because most of a row's time in flight is spent waiting for its chat's
+    next slot (Telegram allows about one message a second per chat): ``chats`` rows may
+    be in flight at once, and of those only ``concurrency`` may be talking to Telegram.
+    If waiting for a slot held a call slot, a few busy specialist chats would cap the
+    whole line at ``concurrency`` messages a second and every other chat would queue.
+    """
 
     def __init__(self, db: Database, call: Caller, limiter: Limiter | None = None, *,
-                 owner: str = "sender", concurrency: int = 16,
+                 owner: str = "sender", concurrency: int = 16, chats: int = 128,
                  leases: bool | None = None) -> None:
         self.db = db
         # With one process on SQLite the in-memory busy set is the lease; replicas on
@@ -103,10 +158,19 @@ class Sender:
         self.limiter: Limiter = limiter or LocalRateLimiter()
         self.owner = owner
         self.concurrency = concurrency
+        self.chats = max(chats, concurrency)
+        self._calls = asyncio.Semaphore(concurrency)
         self.wake = asyncio.Event()
         self._busy: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
+        # Per chat in flight: whether more rows may be waiting behind it (then its
+        # completion wakes the poll). Unknown means yes.
+        self._more: dict[int, bool] = {}
+        # Rows finished lately: a query that read a row just before it was marked sent
+        # must not start it again.
+        self._finished: dict[int, None] = {}
+        self.health = CallHealth()
         self.sent = 0
 
     def stop(self) -> None:
@@ -118,36 +182,72 @@ class Sender:
             await asyncio.sleep(COALESCE_SECONDS)  # one query serves every wake-up meanwhile
             self.wake.clear()
             try:
-                picked = await self._pick()
+                await self._pick()
             except Exception:
                 log.exception("outbox: could not read pending rows")
-                picked = 0
-            if picked == 0 or len(self._tasks) >= self.concurrency:
-                try:
-                    await asyncio.wait_for(self.wake.wait(), timeout=0.25)
-                except TimeoutError:
-                    pass
+            # Rows just started wake the poll when they finish (their chat may have more),
+            # so there is nothing to look for until a wake-up, or the periodic look.
+            try:
+                await asyncio.wait_for(self.wake.wait(), timeout=0.25)
+            except TimeoutError:
+                pass
         await self.drain()
 
     async def drain(self, timeout: float = 5.0) -> None:
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=timeout)
 
-    async def _pick(self) -> int:
-        room = self.concurrency - len(self._tasks)
+    async def _pick(self) -> None:
+        room = self.chats - len(self._tasks)
         if room <= 0:
-            return 0
+            return
         now = datetime.now(UTC)
         rows = await outbox.due_rows(self.db, now, room, self._busy)
         for row in rows:
-            key = row.chat_id if row.chat_id is not None else -(10**15) - row.id
-            if key in self._busy:
+            key = _key(row)
+            if key in self._busy or row.id in self._finished:
                 continue
-            self._busy.add(key)
-            task = asyncio.create_task(self._deliver(row, key))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-        return len(rows)
+            self._start(row, key)
+
+    def offer(self, rows: Sequence[OutboxRow]) -> None:
+        """Every pending row of some chats, oldest first, as committed a moment ago.
+
+        The processor hands these over right after its commit (one process on SQLite),
+        so a reply starts without a query; a chat's head row starts if nothing of that
+        chat is in flight and it is not waiting out a retry. Anything not started here
+        is found by the poll, which a completion wakes when more may be waiting.
+        """
+        heads: dict[int, OutboxRow] = {}
+        behind: set[int] = set()
+        for row in rows:
+            key = _key(row)
+            if key in heads:
+                behind.add(key)
+            else:
+                heads[key] = row
+        poll = False
+        for key, row in heads.items():
+            if key in self._busy:
+                self._more[key] = True
+            elif row.id in self._finished or row.attempts > 0 or (
+                    len(self._tasks) >= self.chats):
+                poll = True
+            else:
+                self._start(row, key, more=key in behind)
+        if poll:
+            self.wake.set()
+
+    def _start(self, row: OutboxRow, key: int, *, more: bool = True) -> None:
+        self._busy.add(key)
+        self._more[key] = more
+        task = asyncio.create_task(self._deliver(row, key))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _finish(self, row_id: int) -> None:
+        self._finished[row_id] = None
+        if len(self._finished) > 4096:
+            del self._finished[next(iter(self._finished))]
 
     async def _deliver(self, row: OutboxRow, key: int) -> None:
         try:
@@ -156,21 +256,25 @@ class Sender:
                                                       LEASE_SECONDS):
                 return
             await self.limiter.acquire(row.chat_id)
-            result = await self.call(row.chat_id, row.method, row.params or {})
+            async with self._calls:
+                result = await self.call(row.chat_id, row.method, row.params or {})
             now = datetime.now(UTC)
+            self.health.record(result.verdict != "retry")
             if result.verdict == "sent":
                 mid = result.message_id
-                await self.commits.run(lambda s: outbox.record_sent(s, row, mid, now))
+                await self.commits.record_sent(row, mid, now)
+                self._finish(row.id)
                 self.sent += 1
             elif result.verdict == "retry":
                 delay = (result.retry_after if result.retry_after is not None
-                         else backoff(row.attempts))
+                         else self.health.retry_delay(row.attempts))
                 if result.retry_after is not None:
                     self.limiter.penalize(row.chat_id, result.retry_after)
-                if row.attempts + 1 >= MAX_ATTEMPTS:
+                if give_up(row, now):
                     log.error("outbox row %s: giving up after %s attempts (%s)", row.id,
                               row.attempts + 1, result.error)
                     await outbox.mark_dead(self.db, row, result.error, now)
+                    self._finish(row.id)
                 else:
                     await outbox.mark_retry(self.db, row, delay, result.error, now)
             elif result.verdict == "gone":
@@ -179,15 +283,18 @@ class Sender:
                 log.warning("outbox row %s (%s) refused by Telegram: %s", row.id, row.method,
                             result.error)
                 await outbox.mark_dead(self.db, row, result.error, now)
+                self._finish(row.id)
         except Exception:
             log.exception("outbox row %s: delivery failed unexpectedly", row.id)
         finally:
             self._busy.discard(key)
-            self.wake.set()
+            if self._more.pop(key, True):
+                self.wake.set()
 
     async def _gone(self, row: OutboxRow, now: datetime) -> None:
         """403: the person blocked the bot. Stop sending there and let the domain react."""
         await outbox.mark_dead(self.db, row, "403 blocked", now)
+        self._finish(row.id)
         if row.chat_id is None:
             return
         async with self.db.tx() as s:

@@ -3,6 +3,11 @@
 A worker leases a chat, processes its pending rows oldest first (one transaction per
 row), and lets the chat go. In one process the lease is an in-memory set; with several
 replicas on PostgreSQL it is also a row in ``chat_leases`` taken by one atomic upsert.
+
+With one process on SQLite, where every write transaction waits for the same lock
+anyway, the workers first try the cheaper way: the oldest pending rows of many chats in
+one transaction (``batch``). A batch in which any row fails is rolled back whole, and
+its chats go the per-chat way above, with its retries and last-resort fallback.
 """
 
 from __future__ import annotations
@@ -11,12 +16,13 @@ import asyncio
 import logging
 import os
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Protocol
 
 from bot.app.context import NotReadyYet
+from bot.app.processor import BatchFailed, RowByRow
 from bot.storage import inbox
 from bot.storage.db import Database
 from bot.storage.models import InboxRow
@@ -36,6 +42,16 @@ class RowHandler(Protocol):
 FailureHandler = Callable[[InboxRow], Awaitable[None]]  # last resort after GIVE_UP_AFTER
 
 
+class BatchHandler(Protocol):
+    """Processes up to ``limit`` pending rows in one transaction; returns how many."""
+
+    def __call__(self, limit: int, *, exclude: Collection[int] = (),
+                 settled_before: datetime | None = None) -> Awaitable[int]: ...
+
+
+BATCH_SIZE = 64
+
+
 def replica_id() -> str:
     return f"{os.uname().nodename[:20]}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
@@ -45,9 +61,11 @@ class InboxWorkers:
 
     def __init__(self, db: Database, handle: RowHandler, on_give_up: FailureHandler, *,
                  concurrency: int = 8, owner: str | None = None,
-                 shared_leases: bool | None = None, holdback: float = 0.0) -> None:
+                 shared_leases: bool | None = None, holdback: float = 0.0,
+                 batch: BatchHandler | None = None) -> None:
         self.db = db
         self.handle = handle
+        self.batch = batch
         self.on_give_up = on_give_up
         self.concurrency = concurrency
         self.owner = owner or replica_id()
@@ -70,7 +88,10 @@ class InboxWorkers:
             self.wake.clear()
             started = 0
             try:
-                started = await self._start_some()
+                if self.batch is not None and not self.shared_leases:
+                    started = await self._batch()
+                else:
+                    started = await self._start_some()
             except Exception:
                 log.exception("inbox: could not read pending chats")
             if started == 0 or len(self._tasks) >= self.concurrency:
@@ -84,11 +105,36 @@ class InboxWorkers:
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=timeout)
 
+    async def _batch(self) -> int:
+        assert self.batch is not None
+        settled = datetime.now(UTC) - self.holdback if self.holdback else None
+        try:
+            n = await self.batch(BATCH_SIZE, exclude=self._active, settled_before=settled)
+        except BatchFailed as failed:
+            cause = failed.__cause__
+            expected = isinstance(cause, NotReadyYet | RowByRow)
+            level = logging.DEBUG if expected else logging.WARNING
+            log.log(level, "inbox: a batch was rolled back (%s); its %d chats go row by row",
+                    type(cause).__name__, len(failed.chat_ids))
+            for chat_id in failed.chat_ids - self._active:
+                self._start_chat(chat_id)
+            return len(failed.chat_ids)
+        self.processed += n
+        return n
+
+    def _start_chat(self, chat_id: int) -> None:
+        self._active.add(chat_id)
+        task = asyncio.create_task(self._run_chat(chat_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     async def _start_some(self) -> int:
         room = self.concurrency - len(self._tasks)
         if room <= 0:
             return 0
-        chats = await inbox.pending_chats(self.db, room, exclude=self._active)
+        settled = datetime.now(UTC) - self.holdback if self.holdback else None
+        chats = await inbox.pending_chats(self.db, room, exclude=self._active,
+                                          settled_before=settled)
         started = 0
         for chat_id in chats:
             if chat_id in self._active:
@@ -97,14 +143,12 @@ class InboxWorkers:
                 self.db, chat_id, self.owner, datetime.now(UTC), LEASE_SECONDS
             ):
                 continue
-            self._active.add(chat_id)
-            task = asyncio.create_task(self._run_chat(chat_id))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._start_chat(chat_id)
             started += 1
         return started
 
     async def _run_chat(self, chat_id: int) -> None:
+        leased = asyncio.get_running_loop().time()
         try:
             while not self._stopping:
                 settled = datetime.now(UTC) - self.holdback if self.holdback else None
@@ -115,9 +159,12 @@ class InboxWorkers:
                     if self._stopping:
                         break
                     await self._process(row)
-                    if self.shared_leases:
-                        await inbox.take_chat(self.db, chat_id, self.owner, datetime.now(UTC),
-                                              LEASE_SECONDS)
+                    if self.shared_leases and (
+                            asyncio.get_running_loop().time() - leased > LEASE_SECONDS / 3):
+                        if not await inbox.take_chat(self.db, chat_id, self.owner,
+                                                     datetime.now(UTC), LEASE_SECONDS):
+                            return  # our lease lapsed and another replica has the chat
+                        leased = asyncio.get_running_loop().time()
         except Exception:
             log.exception("inbox: chat worker failed")
         finally:

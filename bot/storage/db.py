@@ -9,12 +9,14 @@ locks and conditional updates keep replicas honest.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -22,6 +24,29 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+from bot.storage.inline_sqlite import inline_creator
+
+
+def upsert_insert(sqlite: bool) -> Any:
+    """The backend's ``insert`` (SQLite's and PostgreSQL's ON CONFLICT clauses differ)."""
+    return sqlite_insert if sqlite else pg_insert
+
+
+class PerBackend:
+    """An upsert built once for each backend, picked by the session it runs in.
+
+    Building a statement costs more than running it on the line's hot paths, so these
+    are built at import; ``build`` receives the backend's ``insert``.
+    """
+
+    def __init__(self, build: Callable[[Any], Any]) -> None:
+        self._sqlite = build(sqlite_insert)
+        self._postgresql = build(pg_insert)
+
+    def of(self, session: AsyncSession) -> Any:
+        bind = session.bind
+        return self._sqlite if bind is None or bind.dialect.name == "sqlite" else self._postgresql
 
 
 def normalize_url(url: str) -> str:
@@ -50,8 +75,14 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 class Database:
     """An engine, a session factory and the write discipline for its backend."""
 
-    def __init__(self, url: str, *, echo: bool = False, schema: str | None = None) -> None:
-        """``schema`` (PostgreSQL only) puts every table in that schema: tests use one each."""
+    def __init__(self, url: str, *, echo: bool = False, schema: str | None = None,
+                 sqlite_inline: bool = True) -> None:
+        """``schema`` (PostgreSQL only) puts every table in that schema: tests use one each.
+
+        ``sqlite_inline`` runs SQLite calls on the event loop (``bot.storage.inline_sqlite``)
+        instead of aiosqlite's thread; long read-only scans still go through the thread
+        (:meth:`reports`).
+        """
         self.url = normalize_url(url)
         self.sqlite = is_sqlite(self.url)
         self.schema = schema
@@ -65,10 +96,23 @@ class Database:
             kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
             if schema:
                 kwargs["connect_args"] = {"server_settings": {"search_path": schema}}
-        self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
+        self.engine: AsyncEngine
+        self.report_engine: AsyncEngine
         if self.sqlite:
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            threaded = create_async_engine(self.url, **kwargs)
+            event.listen(threaded.sync_engine, "connect", _sqlite_pragmas)
+            self.report_engine = threaded
+            if sqlite_inline and db_path and db_path != ":memory:":
+                self.engine = create_async_engine(
+                    self.url, echo=echo, async_creator=inline_creator(db_path, 10.0)
+                )
+                event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            else:
+                self.engine = threaded
+        else:
+            self.engine = self.report_engine = create_async_engine(self.url, **kwargs)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._report_sessions = async_sessionmaker(self.report_engine, expire_on_commit=False)
         self._write_lock = asyncio.Lock() if self.sqlite else None
 
     @asynccontextmanager
@@ -87,6 +131,12 @@ class Database:
         async with self.sessions() as session:
             yield session
 
+    @asynccontextmanager
+    async def reports(self) -> AsyncIterator[AsyncSession]:
+        """A read-only session for long scans (dashboard, export): off the event loop."""
+        async with self._report_sessions() as session:
+            yield session
+
     async def ensure_schema(self) -> None:
         """Create the PostgreSQL schema named at construction (no-op elsewhere)."""
         if self.schema and not self.sqlite:
@@ -101,3 +151,5 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.report_engine is not self.engine:
+            await self.report_engine.dispose()

@@ -6,28 +6,24 @@ chat with one atomic upsert, processes that chat's rows oldest first, and lets g
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Integer, Select, Table, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.db import Database
+from bot.storage.db import Database, PerBackend, upsert_insert
 from bot.storage.models import ChatLease, InboxRow
 from bot.telegram.parse import chat_id_of, sanitize
 
 
-def _insert(db_is_sqlite: bool) -> Any:
-    return sqlite_insert if db_is_sqlite else pg_insert
-
-
-async def store_updates(db: Database, updates: Iterable[dict[str, Any]], now: datetime) -> int:
+async def store_updates(db: Database, updates: Iterable[dict[str, Any]], now: datetime, *,
+                        then: Callable[[AsyncSession], Awaitable[None]] | None = None) -> int:
     """Commit raw updates (deduplicated by ``update_id``); returns how many were new.
 
-    The caller acknowledges to Telegram only after this returns.
+    The caller acknowledges to Telegram only after this returns. ``then`` runs in the
+    same transaction (the poller records its next offset there).
     """
     rows = []
     for upd in updates:
@@ -46,12 +42,12 @@ async def store_updates(db: Database, updates: Iterable[dict[str, Any]], now: da
         )
     if not rows:
         return 0
-    ins = _insert(db.sqlite)(InboxRow).values(rows).on_conflict_do_nothing(
-        index_elements=["dedupe_key"]
-    )
     async with db.tx() as s:
-        res = await s.execute(ins)
-    return int(getattr(res, "rowcount", 0) or 0)
+        res = await s.execute(_STORE.of(s), rows)
+        new = len(res.all())
+        if then is not None:
+            await then(s)
+    return new
 
 
 async def enqueue_internal(
@@ -59,7 +55,7 @@ async def enqueue_internal(
     now: datetime,
 ) -> None:
     """Add an internal event (a due job, a delivery failure) to a chat's inbox, once."""
-    ins = _insert(sqlite)(InboxRow).values(
+    ins = upsert_insert(sqlite)(InboxRow).values(
         dedupe_key=key[:64],
         chat_id=chat_id,
         payload={"internal": payload},
@@ -69,13 +65,17 @@ async def enqueue_internal(
     await session.execute(ins)
 
 
-async def pending_chats(db: Database, limit: int, exclude: Iterable[int] = ()) -> list[int]:
-    """Chats with unprocessed rows, the longest-waiting first."""
+async def pending_chats(db: Database, limit: int, exclude: Iterable[int] = (),
+                        settled_before: datetime | None = None) -> list[int]:
+    """Chats with unprocessed rows, the longest-waiting first (only rows that arrived by
+    ``settled_before``, the same hold-back as :func:`next_rows`)."""
     excl = list(exclude)
+    q = select(InboxRow.chat_id, func.min(InboxRow.id).label("first")).where(
+        InboxRow.processed_at.is_(None))
+    if settled_before is not None:
+        q = q.where(InboxRow.received_at <= settled_before)
     q = (
-        select(InboxRow.chat_id, func.min(InboxRow.id).label("first"))
-        .where(InboxRow.processed_at.is_(None))
-        .group_by(InboxRow.chat_id)
+        q.group_by(InboxRow.chat_id)
         .order_by("first")
         .limit(limit + len(excl))
     )
@@ -85,10 +85,50 @@ async def pending_chats(db: Database, limit: int, exclude: Iterable[int] = ()) -
     return [r[0] for r in rows if r[0] not in skip][:limit]
 
 
+async def pending_rows(session: AsyncSession, limit: int, exclude: Iterable[int] = (),
+                       settled_before: datetime | None = None) -> Sequence[InboxRow]:
+    """The oldest unprocessed rows of any chats, each chat's in the order of :func:`next_rows`.
+
+    Read inside the transaction that processes them (one process on SQLite: nothing else
+    takes rows meanwhile). Chats in ``exclude`` are being worked one row at a time.
+    """
+    stmt = _PENDING_SETTLED if settled_before is not None else _PENDING
+    rows = await session.scalars(stmt, {"excl": list(exclude), "limit": limit,
+                                        "settled": settled_before})
+    return list(rows)
+
+
+def _pending_query(settled: bool) -> Select[InboxRow]:
+    q = select(InboxRow).where(InboxRow.processed_at.is_(None),
+                               InboxRow.chat_id.not_in(bindparam("excl", expanding=True)))
+    if settled:
+        q = q.where(InboxRow.received_at <= bindparam("settled"))
+    return (q.order_by(InboxRow.seq.is_(None), InboxRow.seq, InboxRow.id)
+            .limit(bindparam("limit", type_=Integer)))
+
+
+# Built once: at 200 messages a second, building these cost more than running them.
+_PENDING = _pending_query(False)
+_PENDING_SETTLED = _pending_query(True)
+_INBOX = cast(Table, InboxRow.__table__)
+# RETURNING counts the new rows the same way on both backends (asyncpg reports no
+# rowcount for a multi-row statement).
+_STORE = PerBackend(lambda insert: insert(_INBOX)
+                    .on_conflict_do_nothing(index_elements=["dedupe_key"])
+                    .returning(_INBOX.c.id))
+_MARK_PROCESSED = (update(_INBOX).where(_INBOX.c.id.in_(bindparam("ids", expanding=True)))
+                   .values(processed_at=bindparam("at")))
+
+
+async def mark_processed(session: AsyncSession, ids: Sequence[int], now: datetime) -> None:
+    if ids:
+        await session.execute(_MARK_PROCESSED, {"ids": list(ids), "at": now})
+
+
 async def take_chat(db: Database, chat_id: int, owner: str, now: datetime, ttl: float) -> bool:
     """Lease ``chat_id`` for ``owner`` unless another live owner holds it (atomic)."""
     until = now + timedelta(seconds=ttl)
-    ins = _insert(db.sqlite)(ChatLease).values(chat_id=chat_id, owner=owner, until=until)
+    ins = upsert_insert(db.sqlite)(ChatLease).values(chat_id=chat_id, owner=owner, until=until)
     stmt = ins.on_conflict_do_update(
         index_elements=["chat_id"],
         set_={"owner": owner, "until": until},
@@ -125,11 +165,12 @@ async def next_rows(db: Database, chat_id: int, limit: int = 20,
 
 async def mark_failed_attempt(db: Database, row_id: int, error: str, give_up_after: int,
                               now: datetime) -> bool:
-    """Count a failed attempt; returns True when the row is given up on (then processed)."""
+    """Count a failed attempt; returns True when the row is given up on now (then it is
+    marked processed and the caller sends the fallback)."""
     async with db.tx() as s:
         row = await s.get(InboxRow, row_id)
         if row is None or row.processed_at is not None:
-            return True
+            return False  # done elsewhere (another replica, /forget): nothing to give up on
         row.attempts += 1
         row.error = error[:200]
         if row.attempts >= give_up_after:

@@ -10,9 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    Integer,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.db import Database
@@ -28,6 +41,9 @@ from flows.events import (
 )
 
 TELEGRAM_TEXT_LIMIT = 4096
+# The tables themselves, for multi-row statements that need no ORM objects.
+_OUTBOX = cast(Table, OutboxRow.__table__)
+_SENT = cast(Table, SentMessage.__table__)
 
 
 def split_text(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
@@ -89,19 +105,63 @@ def serialize(action: Action) -> list[tuple[int | None, str, dict[str, Any], dic
     raise TypeError(f"unknown action {type(action).__name__}")
 
 
-def add_actions(session: AsyncSession, actions: Iterable[Action], now: datetime) -> int:
-    """Queue ``actions`` in the caller's transaction; returns the number of rows."""
-    n = 0
-    for action in actions:
-        for chat_id, method, params, meta in serialize(action):
-            session.add(
-                OutboxRow(
-                    chat_id=chat_id, method=method, params=params, meta=meta, created_at=now,
-                    not_before=now, attempts=0, status="pending",
-                )
-            )
-            n += 1
-    return n
+async def add_actions(session: AsyncSession, actions: Iterable[Action], now: datetime) -> int:
+    """Queue ``actions`` in the caller's transaction, in order, with one multi-row INSERT;
+    returns the number of rows."""
+    values = [
+        {"chat_id": chat_id, "method": method, "params": params, "meta": meta,
+         "created_at": now, "not_before": now, "attempts": 0, "status": "pending"}
+        for action in actions
+        for chat_id, method, params, meta in serialize(action)
+    ]
+    if values:
+        await session.execute(insert(_OUTBOX), values)
+    return len(values)
+
+
+async def pending_rows_of(session: AsyncSession, chat_ids: Iterable[int | None]
+                          ) -> Sequence[OutboxRow]:
+    """Every pending row of these chats (``None``: rows for no chat, e.g. callback
+    answers), oldest first: what the sender may start on right after a batch commits."""
+    wanted = set(chat_ids)
+    stmt = _PENDING_OF_AND_NULL if None in wanted else _PENDING_OF
+    rows = await session.scalars(stmt, {"chats": [c for c in wanted if c is not None]})
+    return list(rows)
+
+
+_PENDING_OF = (select(OutboxRow)
+               .where(OutboxRow.status == "pending",
+                      OutboxRow.chat_id.in_(bindparam("chats", expanding=True)))
+               .order_by(OutboxRow.id))
+_PENDING_OF_AND_NULL = (select(OutboxRow)
+                        .where(OutboxRow.status == "pending",
+                               or_(OutboxRow.chat_id.in_(bindparam("chats", expanding=True)),
+                                   OutboxRow.chat_id.is_(None)))
+                        .order_by(OutboxRow.id))
+
+
+def _due_query() -> Select[OutboxRow]:
+    """Built once: constructing a statement costs more than SQLite running it."""
+    heads = (
+        select(func.min(OutboxRow.id))
+        .where(OutboxRow.status == "pending", OutboxRow.chat_id.is_not(None))
+        .group_by(OutboxRow.chat_id)
+    )
+    now: BindParameter[datetime] = bindparam("now")
+    return (
+        select(OutboxRow)
+        .where(
+            OutboxRow.status == "pending",
+            OutboxRow.not_before <= now,
+            or_(OutboxRow.id.in_(heads), OutboxRow.chat_id.is_(None)),
+            or_(OutboxRow.lease_until.is_(None), OutboxRow.lease_until <= now),
+        )
+        .order_by(OutboxRow.id)
+        .limit(bindparam("limit", type_=Integer))
+    )
+
+
+_DUE = _due_query()
 
 
 async def due_rows(db: Database, now: datetime, limit: int, busy: Iterable[int]) -> list[OutboxRow]:
@@ -111,24 +171,8 @@ async def due_rows(db: Database, now: datetime, limit: int, busy: Iterable[int])
     overall) keeps a chat whose head is waiting out a backoff from hiding every other chat.
     """
     busy_set = set(busy)
-    heads = (
-        select(func.min(OutboxRow.id))
-        .where(OutboxRow.status == "pending", OutboxRow.chat_id.is_not(None))
-        .group_by(OutboxRow.chat_id)
-    )
-    q = (
-        select(OutboxRow)
-        .where(
-            OutboxRow.status == "pending",
-            OutboxRow.not_before <= now,
-            or_(OutboxRow.id.in_(heads), OutboxRow.chat_id.is_(None)),
-            or_(OutboxRow.lease_until.is_(None), OutboxRow.lease_until <= now),
-        )
-        .order_by(OutboxRow.id)
-        .limit(limit + len(busy_set))
-    )
     async with db.read() as s:
-        rows = (await s.scalars(q)).all()
+        rows = (await s.scalars(_DUE, {"now": now, "limit": limit + len(busy_set)})).all()
     return [r for r in rows if r.chat_id is None or r.chat_id not in busy_set][:limit]
 
 
@@ -147,16 +191,6 @@ async def lease(db: Database, row_id: int, owner: str, now: datetime, ttl: float
     return bool(getattr(res, "rowcount", 0))
 
 
-async def release_all_leases(db: Database) -> None:
-    """At start of a single-process (SQLite) line: leases of a killed process mean nothing."""
-    async with db.tx() as s:
-        await s.execute(
-            update(OutboxRow)
-            .where(OutboxRow.status == "pending", OutboxRow.lease_until.is_not(None))
-            .values(lease_owner=None, lease_until=None)
-        )
-
-
 async def mark_sent(db: Database, row: OutboxRow, message_id: int | None, now: datetime) -> None:
     """Record delivery, and what the new message id means (relay routing, /forget)."""
     async with db.tx() as s:
@@ -165,21 +199,36 @@ async def mark_sent(db: Database, row: OutboxRow, message_id: int | None, now: d
 
 async def record_sent(s: AsyncSession, row: OutboxRow, message_id: int | None,
                       now: datetime) -> None:
-    """``mark_sent`` inside the caller's transaction (the sender commits several at once)."""
+    """``mark_sent`` inside the caller's transaction."""
+    await record_sent_many(s, [(row, message_id, now)])
+
+
+_MARK_SENT = update(_OUTBOX).where(_OUTBOX.c.id == bindparam("b_id")).values(
+    status="sent", sent_at=bindparam("b_at"), message_id=bindparam("b_mid"),
+    lease_until=None, params=bindparam("b_params"))
+
+
+async def record_sent_many(s: AsyncSession,
+                           sent: Sequence[tuple[OutboxRow, int | None, datetime]]) -> None:
+    """:func:`record_sent` for many rows in few statements (the sender's group commit)."""
+    if not sent:
+        return
     await s.execute(
-        update(OutboxRow)
-        .where(OutboxRow.id == row.id)
-        .values(status="sent", sent_at=now, message_id=message_id, lease_until=None,
-                params=None if row.method in ("sendMessage", "editMessageText") else row.params)
+        _MARK_SENT,
+        [{"b_id": row.id, "b_at": now, "b_mid": mid,
+          "b_params": None if row.method in ("sendMessage", "editMessageText") else row.params}
+         for row, mid, now in sent],
     )
-    link_id = row.meta.get("relay_link") if row.meta else None
-    if link_id is not None and message_id is not None:
-        await s.execute(
-            update(RelayLink).where(RelayLink.id == int(link_id))
-            .values(staff_message_id=message_id)
-        )
-    if message_id is not None and row.chat_id is not None and row.chat_id > 0:
-        s.add(SentMessage(chat_id=row.chat_id, message_id=message_id, sent_at=now))
+    for row, mid, _ in sent:
+        link_id = row.meta.get("relay_link") if row.meta else None
+        if link_id is not None and mid is not None:
+            await s.execute(update(RelayLink).where(RelayLink.id == int(link_id))
+                            .values(staff_message_id=mid))
+    messages = [{"chat_id": row.chat_id, "message_id": mid, "sent_at": now}
+                for row, mid, now in sent
+                if mid is not None and row.chat_id is not None and row.chat_id > 0]
+    if messages:
+        await s.execute(insert(_SENT), messages)
 
 
 async def mark_retry(db: Database, row: OutboxRow, delay: float, error: str, now: datetime) -> None:
@@ -225,6 +274,14 @@ async def pending_count(session: AsyncSession) -> int:
     return int((await session.execute(
         select(func.count()).select_from(OutboxRow).where(OutboxRow.status == "pending")
     )).scalar_one())
+
+
+async def pending_in_chat(session: AsyncSession, chat_id: int) -> bool:
+    """Whether anything is still to be sent (or being sent) to ``chat_id``."""
+    return (await session.scalar(
+        select(OutboxRow.id).where(OutboxRow.chat_id == chat_id, OutboxRow.status == "pending")
+        .limit(1)
+    )) is not None
 
 
 async def recent_sent_ids(session: AsyncSession, chat_id: int, since: datetime) -> Sequence[int]:

@@ -11,17 +11,23 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import BigInteger, bindparam, cast
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram.error import RetryAfter
 
-from bot.storage.db import Database
+from bot.storage.db import Database, PerBackend
 from bot.storage.inbox import store_updates
 from bot.storage.models import KeyValue
 
 log = logging.getLogger(__name__)
 
+# A crisis line must hear a parent again within seconds of Telegram coming back, so a
+# failing poll is retried every few seconds at most (one cheap request each time).
+MAX_POLL_BACKOFF = 5.0
 OFFSET_KEY = "polling_offset"
 GetUpdates = Callable[[int | None, int], Coroutine[Any, Any, list[dict[str, Any]]]]
 
@@ -34,22 +40,39 @@ async def load_offset(db: Database) -> int | None:
 
 async def save_offset(db: Database, offset: int) -> None:
     async with db.tx() as s:
-        kv = (await s.scalars(select(KeyValue).where(KeyValue.key == OFFSET_KEY))).one_or_none()
-        if kv is None:
-            s.add(KeyValue(key=OFFSET_KEY, value=str(offset)))
-        elif int(kv.value) < offset:
-            kv.value = str(offset)
+        await save_offset_in(s, offset)
+
+
+def _offset_upsert(insert: Any) -> Any:
+    stmt = insert(KeyValue).values(key=OFFSET_KEY, value=bindparam("v"))
+    return stmt.on_conflict_do_update(
+        index_elements=["key"], set_={"value": stmt.excluded.value},
+        where=cast(KeyValue.value, BigInteger) < bindparam("n", type_=BigInteger),
+    )
+
+
+# Built once: it runs after every poll.
+_OFFSET_UPSERT = PerBackend(_offset_upsert)
+
+
+async def save_offset_in(s: AsyncSession, offset: int) -> None:
+    """One upsert that only ever moves the offset forward."""
+    await s.execute(_OFFSET_UPSERT.of(s), {"v": str(offset), "n": offset})
 
 
 class Poller:
     """getUpdates -> inbox commit -> next offset. Runs until stopped."""
 
     def __init__(self, db: Database, get_updates: GetUpdates, on_stored: Callable[[], None],
-                 timeout: int = 25) -> None:
+                 timeout: int = 25, gather: float = 0.0) -> None:
+        """``gather``: after a poll that brought updates, wait this long before the next
+        one, so that under load each poll (an HTTP round trip and a commit) brings
+        several updates. An idle line's long poll is not delayed by it."""
         self.db = db
         self.get_updates = get_updates
         self.on_stored = on_stored
         self.timeout = timeout
+        self.gather = gather
         self._stopping = False
         self._task: asyncio.Task[list[dict[str, Any]]] | None = None
 
@@ -65,21 +88,37 @@ class Poller:
             try:
                 self._task = asyncio.create_task(self.get_updates(offset, self.timeout))
                 updates = await self._task
+                ids = [int(u["update_id"]) for u in updates
+                       if isinstance(u.get("update_id"), int)]
+                if not ids:
+                    failures = 0
+                    continue
+                following = max(ids) + 1
+                # Rows and the next offset in one commit; only the next call acknowledges
+                # them, so if this fails the same updates simply come again.
+                await store_updates(self.db, updates, datetime.now(UTC),
+                                    then=partial(save_offset_in, offset=following))
                 failures = 0
             except asyncio.CancelledError:
                 if self._stopping:
                     break
                 raise
-            except Exception as exc:
-                failures += 1
-                delay = min(30.0, 0.5 * 2 ** min(failures, 6))
-                log.warning("getUpdates failed (%s); retrying in %.1fs", type(exc).__name__, delay)
+            except RetryAfter as exc:
+                delay = _seconds(exc.retry_after)  # Telegram said when; no sooner, no later
+                log.warning("polling: Telegram asked to wait %.1fs", delay)
                 await asyncio.sleep(delay)
                 continue
-            if not updates:
+            except Exception as exc:
+                failures += 1
+                delay = min(MAX_POLL_BACKOFF, 0.5 * 2 ** min(failures, 6))
+                log.warning("polling failed (%s); retrying in %.1fs", type(exc).__name__, delay)
+                await asyncio.sleep(delay)
                 continue
-            await store_updates(self.db, updates, datetime.now(UTC))  # commit first...
-            last = max(int(u["update_id"]) for u in updates if isinstance(u.get("update_id"), int))
-            offset = last + 1
-            await save_offset(self.db, offset)  # ...then the next call acknowledges them
+            offset = following
             self.on_stored()
+            if self.gather:
+                await asyncio.sleep(self.gather)
+
+
+def _seconds(value: float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)

@@ -51,7 +51,7 @@ def gauge(name: str, help_: str, samples: Iterable[tuple[dict[str, str], float]]
 
 async def collect(runtime: LineRuntime) -> str:
     """The whole exposition for this replica, read in one short transaction."""
-    async with runtime.db.read() as s:
+    async with runtime.db.reports() as s:
         backlog = await inbox.backlog(s)
         pending = await outbox.pending_count(s)
         rows = await s.execute(

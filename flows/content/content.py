@@ -53,7 +53,7 @@ class Content:
     safety_rules: Any = None
     problems: tuple[Problem, ...] = ()
     """Warnings found while loading (errors would have stopped the load)."""
-    _keyword_index: tuple[tuple[Topic, tuple[tuple[re.Pattern[str], int], ...]], ...] = field(
+    _keyword_index: tuple[tuple[Topic, tuple[tuple[str, int], ...]], ...] = field(
         default=(), repr=False
     )
 
@@ -65,8 +65,9 @@ class Content:
                 for kw in words:
                     norm = normalize(kw)
                     if norm:
-                        # Prefix match on word starts: "tantrum" finds "tantrums".
-                        pats.append((re.compile(r"\b" + re.escape(norm)), len(norm.split())))
+                        # Prefix match on word starts: "tantrum" finds "tantrums". Normalized
+                        # text is words joined by single spaces, so a word start is a space.
+                        pats.append((" " + norm, len(norm.split())))
             index.append((topic, tuple(pats)))
         object.__setattr__(self, "_keyword_index", tuple(index))
 
@@ -131,10 +132,11 @@ class Content:
         norm = normalize(text)
         if not norm:
             return None
+        spaced = " " + norm
         best: tuple[int, int, int] | None = None
         chosen: Topic | None = None
         for pos, (topic, pats) in enumerate(self._keyword_index):
-            score = sum(weight for pat, weight in pats if pat.search(norm))
+            score = sum(weight for pat, weight in pats if pat in spaced)
             if score == 0:
                 continue
             rank = (score, _TONE_WEIGHT[topic.tone], -pos)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import EllipsisType
 from typing import TYPE_CHECKING, Any, Literal
 
 from flows.callbacks import decode, encode
@@ -70,6 +71,7 @@ class ParentSnapshot:
     data: dict[str, Any]
     region: Region | None
     in_handoff: bool
+    demo: bool = False  # demo mode: the example region's fictional resources are shown
 
 
 @dataclass
@@ -491,7 +493,8 @@ def _text(ctx: _Ctx, text: str, assessment: Assessment | None) -> None:
             _choose_topic(ctx, topic)
         else:
             ctx.fire("other_topic")
-            _reflect(ctx, text, ["parent.topic.something_else"], [[_peer_button(ctx)]])
+            _reflect(ctx, text, ["parent.topic.something_else"], [[_peer_button(ctx)]],
+                     matched=None)
     elif state == m.SHARING_STRENGTHS:
         _strengths_told(ctx)
     elif state in (m.CHOOSING_STEP, m.WRITING_STEP):
@@ -514,16 +517,20 @@ def _first_message(ctx: _Ctx, text: str) -> None:
         _welcome(ctx)
         return
     ctx.fire("open_up")
-    _reflect(ctx, text, [], None)
+    _reflect(ctx, text, [], None, matched=topic)
     ctx.say(
         "parent.welcome_after_story", "privacy.short", "parent.ask_help", buttons=_help_buttons(ctx)
     )
 
 
-def _reflect(ctx: _Ctx, text: str, then: list[str], buttons: list[list[Button]] | None) -> None:
-    """Reflect what the parent said (the topic's own words the first time it matches)."""
+def _reflect(ctx: _Ctx, text: str, then: list[str], buttons: list[list[Button]] | None,
+             *, matched: Topic | EllipsisType | None = ...) -> None:
+    """Reflect what the parent said (the topic's own words the first time it matches).
+
+    ``matched``: the caller already looked the text up (``None``: no topic matched).
+    """
     if not ctx.data.get("topic"):
-        topic = ctx.content.match_topic(text, ctx.lang)
+        topic = ctx.content.match_topic(text, ctx.lang) if matched is ... else matched
         if topic is not None:
             _note_topic(ctx, topic)
     topic = ctx.topic
@@ -694,7 +701,8 @@ def _share_resources(ctx: _Ctx, *, offer_peer: bool) -> None:
     topic = ctx.topic
     categories = list(topic.resource_categories) if topic and topic.resource_categories else None
     found = ctx.content.resources_for(
-        categories=categories, region=ctx.region, lang=ctx.lang, now=ctx.now
+        categories=categories, region=ctx.region, lang=ctx.lang, now=ctx.now,
+        demo=ctx.snap.demo,
     )
     services = [r for r in found if r.kind != "support_group"][:MAX_RESOURCES]
     groups = [r for r in found if r.kind == "support_group"][:MAX_RESOURCES]

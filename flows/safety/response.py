@@ -90,6 +90,14 @@ def crisis_reply(category: str | None, lang: str, content: ContentAPI, now: date
     return "\n\n".join(parts)
 
 
+def crisis_lines(lang: str, content: ContentAPI, now: datetime) -> str:
+    """Only the general 24/7 lines, one per line, for texts that introduce them themselves
+    (after hours: "If you need someone now, these lines answer any time: ...")."""
+    plan = active_rules().responses.get("general")
+    lines = _resource_lines(content, plan.resources, lang, now) if plan else []
+    return "\n".join(lines) if lines else _FALLBACK.get(lang, _FALLBACK["en"])
+
+
 def boundary_reply(kind: Literal["clinical", "legal"], lang: str, content: ContentAPI) -> str:
     """The kind "we can't advise on that, here is who can, and a peer can listen" reply."""
     return content.text(f"boundary.{kind}", lang)

@@ -7,6 +7,8 @@ polling loop, inbox, pipeline, outbox and sender, on a real SQLite file.
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +19,10 @@ import pytest
 from bot.app.runtime import LineRuntime
 from bot.config import Settings
 from bot.fake_telegram import FakeTelegram
+from bot.storage.db import Database
 from handoff import roster
+
+PG_URL = os.environ.get("PARENTLINE_TEST_POSTGRES_URL", "")
 
 
 class Person:
@@ -104,10 +109,26 @@ class Line:
 
 
 @pytest.fixture
-async def line(fake_tg: FakeTelegram, tmp_path: Path) -> AsyncIterator[Line]:
-    runtime = LineRuntime(line_settings(fake_tg, tmp_path / "line.db"), serve_web=False)
+def backend() -> str:
+    """The database under the line. A module that overrides this with a parametrized
+    fixture (``sqlite`` and ``postgres``) runs each of its tests on both."""
+    return "sqlite"
+
+
+@pytest.fixture
+async def line(fake_tg: FakeTelegram, tmp_path: Path, backend: str) -> AsyncIterator[Line]:
+    db: Database | None = None
+    if backend == "postgres":
+        if not PG_URL:
+            pytest.skip("PARENTLINE_TEST_POSTGRES_URL is not set (.ci/run sets it)")
+        db = Database(PG_URL, schema=f"e2e_{uuid.uuid4().hex[:10]}")
+    runtime = LineRuntime(line_settings(fake_tg, tmp_path / "line.db"), db=db, serve_web=False)
     await runtime.start()
+    running = Line(fake_tg, runtime)
     try:
-        yield Line(fake_tg, runtime)
+        yield running
     finally:
-        await runtime.stop()
+        await running.runtime.stop()  # a test may have restarted it
+        if db is not None:
+            await db.drop_schema()
+            await db.dispose()

@@ -37,6 +37,7 @@ class Load:
     my_messages: dict[tuple[int, int], int] = field(default_factory=dict)  # (staff, msg) -> parent
     held_answered: int = 0
     answered_prompts: set[tuple[int, int]] = field(default_factory=set)
+    prompt_cursor: dict[int, int] = field(default_factory=dict)  # staff -> messages read
     sent_by_parent: list[tuple[int, int]] = field(default_factory=list)  # (parent, n)
     replied: set[tuple[int, int]] = field(default_factory=set)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
@@ -134,8 +135,12 @@ async def specialists_answer(load: Load) -> None:
 
 def answer_which_parent(load: Load, sid: int) -> None:
     """A reply to a copy whose id the line never learned (Telegram's answer was lost) is
-    held, and the line asks which parent it is for; the specialist answers, as a person would."""
-    for raw in load.fake.world.bot_messages.get(sid, [])[-30:]:  # prompts are recent
+    held, and the line asks which parent it is for; the specialist answers, as a person
+    would. Every prompt is read once, however many messages came after it."""
+    chat = load.fake.world.bot_messages.get(sid, [])
+    start = load.prompt_cursor.get(sid, 0)
+    load.prompt_cursor[sid] = len(chat)
+    for raw in chat[start:]:
         msg = raw.summary()
         if not msg["buttons"] or msg["reply_to"] is None:
             continue

@@ -24,6 +24,11 @@ IDIOMS = [
     "I heard voices years ago, they're gone with meds",
 ]
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Every test here runs on SQLite and on PostgreSQL (issue #7)."""
+    return str(request.param)
+
 
 def t(line: Line, key: str, lang: str = "en") -> str:
     return line.runtime.content.current.text(key, lang)

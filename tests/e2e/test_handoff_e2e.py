@@ -9,11 +9,19 @@ from __future__ import annotations
 
 import asyncio
 
-from conftest import Line, Person, line_settings
+import pytest
+from conftest import Line, Person
 from sqlalchemy import select
 
 from bot.app.runtime import LineRuntime
 from bot.storage.models import Conversation, Parent
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Every test here runs on SQLite and on PostgreSQL (issue #7)."""
+    return str(request.param)
+
 
 
 def t(line: Line, key: str, lang: str = "en") -> str:
@@ -184,11 +192,11 @@ async def test_after_hours_message_is_kept_for_the_next_shift(line: Line) -> Non
     await parent.reads("just picked up the message you left")
 
 
-async def test_restart_in_the_middle_of_each_stage(line: Line, tmp_path) -> None:
+async def test_restart_in_the_middle_of_each_stage(line: Line) -> None:
     async def restart() -> None:
         await line.runtime.stop()
-        line.runtime = LineRuntime(line_settings(line.fake, tmp_path / "line.db"),
-                                   serve_web=False)
+        # A new process on the same database.
+        line.runtime = LineRuntime(line.runtime.settings, db=line.runtime.db, serve_web=False)
         await line.runtime.start()
 
     ana = await duty(line, 7701, "Ana")
@@ -212,3 +220,30 @@ async def test_restart_in_the_middle_of_each_stage(line: Line, tmp_path) -> None
     await restart()  # a held message survives
     await ana.press(f"Parent {(await _pseudonym(line, 961))}")
     await parent.reads("a message for someone")
+
+
+async def test_forget_right_after_a_message_still_relays_that_message(line: Line) -> None:
+    """The parent's last words and their /forget arrive together (on SQLite, in one batch):
+    the specialist still gets the words, as if each update had been committed alone, and
+    the parent is forgotten."""
+    ana = await duty(line, 7801, "Ana")
+    parent = line.parent(981)
+    parent.says("/talk")
+    await parent.reads("in line")
+    await ana.reads("would like to talk")
+    await ana.press("Take")
+    await parent.reads("Ana, a peer specialist, has joined")
+    parent.says("/forget")
+    await parent.reads(t(line, "parent.forget.confirm")[:30])
+
+    await line.runtime.stop()
+    parent.says("please remember my son's school is Lincoln")
+    await parent.press(t(line, "parent.buttons.forget_yes"))
+    line.runtime = LineRuntime(line.runtime.settings, db=line.runtime.db, serve_web=False)
+    await line.runtime.start()
+
+    await parent.reads(t(line, "privacy.forget_limits")[:30])
+    await ana.fake.wait_until(lambda: any("Lincoln" in (m["text"] or "")
+                                          for m in copies(ana)), 10)
+    async with line.runtime.db.read() as s:
+        assert await s.scalar(select(Parent).where(Parent.tg_user_id == 981)) is None

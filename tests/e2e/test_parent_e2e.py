@@ -6,14 +6,22 @@ flow, the outbox and the sender: exactly what runs in production.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
-from conftest import Line, line_settings
+import pytest
+from conftest import Line
 from sqlalchemy import func, select
 
 from bot.app.jobs import purge
 from bot.app.runtime import LineRuntime
 from bot.storage.models import Conversation, DailyStat, InboxRow, Job, Parent
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Every test here runs on SQLite and on PostgreSQL (issue #7)."""
+    return str(request.param)
 
 
 def t(line: Line, key: str, lang: str = "en", **kw: object) -> str:
@@ -78,7 +86,7 @@ async def test_names_are_never_stored(line: Line) -> None:
     assert all("parent503" not in str(r.payload) for r in rows)
 
 
-async def test_restart_mid_flow_resumes_where_the_parent_was(line: Line, tmp_path) -> None:
+async def test_restart_mid_flow_resumes_where_the_parent_was(line: Line) -> None:
     parent = line.parent(504)
     parent.says("/start")
     parent.says("It has been a really long week and I am so tired of everything at home")
@@ -86,19 +94,19 @@ async def test_restart_mid_flow_resumes_where_the_parent_was(line: Line, tmp_pat
     await line.runtime.stop()
 
     # A new process on the same database file.
-    line.runtime = LineRuntime(line_settings(line.fake, tmp_path / "line.db"), serve_web=False)
+    line.runtime = LineRuntime(line.runtime.settings, db=line.runtime.db, serve_web=False)
     await line.runtime.start()
     await parent.press(t(line, "parent.buttons.ideas"))
     await parent.reads(t(line, "parent.topic.choose")[:30])
 
 
 async def test_messages_sent_while_the_bot_is_down_are_answered_after_restart(
-    line: Line, tmp_path
+    line: Line,
 ) -> None:
     await line.runtime.stop()
     parent = line.parent(505)
     parent.says("/start")  # nobody is polling now
-    line.runtime = LineRuntime(line_settings(line.fake, tmp_path / "line.db"), serve_web=False)
+    line.runtime = LineRuntime(line.runtime.settings, db=line.runtime.db, serve_web=False)
     await line.runtime.start()
     await parent.reads(t(line, "parent.welcome")[:30])
 
@@ -129,3 +137,31 @@ async def test_retention_purge_removes_text_and_keeps_counts(line: Line) -> None
     async with line.runtime.db.read() as s:
         assert await s.scalar(select(func.count()).select_from(InboxRow)) == 0
         assert await s.scalar(select(func.count()).select_from(DailyStat)) >= 1
+
+
+async def test_a_failing_update_does_not_hold_up_others_in_its_batch(line: Line) -> None:
+    """Both rows are pending at start, so they share the first batch; the poison one
+    (a job with a broken argument) rolls it back, and each goes on row by row."""
+    from bot.storage.inbox import enqueue_internal
+
+    await line.runtime.stop()
+    async with line.runtime.db.tx() as s:
+        await enqueue_internal(s, line.runtime.db.sqlite, "poison:1", 1301,
+                               {"job": "flood_flush", "conv": "not-a-number"}, datetime.now(UTC))
+    parent = line.parent(1302)
+    parent.says("/start")
+    line.runtime = LineRuntime(line.runtime.settings, db=line.runtime.db, serve_web=False)
+    await line.runtime.start()
+    await parent.reads(t(line, "parent.welcome")[:30])
+
+    async def poison() -> InboxRow | None:
+        async with line.runtime.db.read() as s:
+            return await s.scalar(select(InboxRow).where(InboxRow.chat_id == 1301))
+
+    for _ in range(100):
+        row = await poison()
+        if row is not None and row.processed_at is not None:
+            break
+        await asyncio.sleep(0.1)
+    assert row is not None and row.processed_at is not None  # given up on, not stuck
+    assert row.attempts == 3 and row.error == "ValueError"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from parent_transcript import NOW, Chat
@@ -227,3 +228,16 @@ def test_skip_in_words(chat: Chat) -> None:
     chat.say(chat.content.text_list("parent.region.skip_words", "en")[0])
     assert chat.snap.state == "after_resources"
     assert not any(isinstance(e, SetRegion) for e in chat.effects)
+
+
+def test_demo_mode_shows_the_example_region_and_real_mode_never_does(content: Content) -> None:
+    shared = {}
+    for demo in (False, True):
+        chat = Chat(content)
+        chat.snap = replace(chat.snap, demo=demo)
+        chat.say("/resources")
+        chat.say("00012")  # a ZIP only the fictional example region serves
+        ids = [i for e in chat.effects if isinstance(e, ResourcesShared) for i in e.ids]
+        shared[demo] = ids
+    assert not any(i.startswith("example-") for i in shared[False])
+    assert any(i.startswith("example-") for i in shared[True])

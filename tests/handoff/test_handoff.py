@@ -22,6 +22,7 @@ from sqlalchemy import select, update
 
 from bot.app.context import Ctx
 from bot.config import Settings
+from bot.storage import outbox
 from bot.storage.db import Database
 from bot.storage.migrate import upgrade
 from bot.storage.models import (
@@ -30,6 +31,7 @@ from bot.storage.models import (
     DailyStat,
     HeldMessage,
     Job,
+    OutboxRow,
     Parent,
     RelayLink,
     ReportDecision,
@@ -568,6 +570,8 @@ async def test_after_hours_message_waits_for_the_next_shift(line: Line) -> None:
     acts = await line.talk(1)
     said = "\n".join(texts_to(acts, P1))
     assert t("handoff.leave_message") in said
+    assert "988" in said  # the 24/7 lines, without a crisis script for a parent not in crisis
+    assert t("crisis.general") not in said and t("crisis.cannot_see_location") not in said
     conv = await line.conv(1)
     assert conv.after_hours and conv.status == "queued"
     await line.parent(1, text(P1, "my daughter ran away last night"))
@@ -607,6 +611,41 @@ async def test_crisis_alerts_everyone_without_the_parents_words(line: Line) -> N
     acts = await line.staff(BEN, press(acts, BEN, "h.outcome", "safe"))
     assert texts_to(acts, COORD)
     assert (await line.conv(1)).end_outcome == "safe"
+
+
+async def test_a_surge_queues_one_waiting_alert_per_specialist_at_a_time(line: Line) -> None:
+    """Many parents asking at once must not put a minute of alerts (Telegram sends about
+    one message a second into a chat) in front of a specialist's conversations."""
+    await on_duty(line, ANA, BEN)
+
+    async def talk_into_outbox(parent_id: int, earlier: tuple[Action, ...] = ()) -> list[Action]:
+        async with line.db.tx() as session:
+            ctx = Ctx(session=session, now=line.now, settings=line.settings, content=content(),
+                      earlier=earlier)
+            parent = await session.get(Parent, parent_id)
+            assert parent is not None
+            await api.request_peer(ctx, parent)
+            await outbox.add_actions(session, ctx.actions, line.now)  # left undelivered
+            return list(ctx.actions)
+
+    first = await talk_into_outbox(1)
+    assert texts_to(first, ANA) and texts_to(first, BEN)
+    # Still on its way: the next parent is not announced separately...
+    second = await talk_into_outbox(2)
+    assert not texts_to(second, ANA) and not texts_to(second, BEN)
+    assert "number 2 in line" in "\n".join(texts_to(second, P2))  # ...but does wait in line
+    # ...nor within one batch, before the first alert reaches the outbox table.
+    async with line.db.tx() as session:
+        await session.execute(update(OutboxRow).values(status="sent"))
+    batch = await talk_into_outbox(4, earlier=tuple(first))
+    assert not texts_to(batch, ANA)
+    # Once delivered, the next arrival is announced again; a crisis always is.
+    async with line.db.tx() as session:
+        await session.execute(update(OutboxRow).values(status="sent"))
+    assert texts_to(await talk_into_outbox(3), BEN)
+    crisis = await line.crisis(2, "suicide")
+    assert any("CRISIS" in x for x in texts_to(crisis, ANA))
+    assert any("CRISIS" in x for x in texts_to(crisis, BEN))
 
 
 async def test_crisis_with_nobody_on_duty_alerts_coordinators(line: Line) -> None:

@@ -69,7 +69,7 @@ async def test_concurrent_lease_has_one_winner(db: Database) -> None:
 async def test_outbox_orders_per_chat_and_splits_long_text(db: Database) -> None:
     now = datetime.now(UTC)
     async with db.tx() as s:
-        outbox.add_actions(s, [
+        await outbox.add_actions(s, [
             SendText(1, "a" * 5000, buttons=((Button("ok", "x|y|z"),),)),
             SendText(2, "other chat"),
             CopyMessage(1, 2, 99, meta={"relay_link": 5}),
@@ -91,7 +91,7 @@ async def test_outbox_orders_per_chat_and_splits_long_text(db: Database) -> None
 async def test_retry_waits_and_dead_rows_unblock_the_chat(db: Database) -> None:
     now = datetime.now(UTC)
     async with db.tx() as s:
-        outbox.add_actions(s, [SendText(3, "one"), SendText(3, "two")], now)
+        await outbox.add_actions(s, [SendText(3, "one"), SendText(3, "two")], now)
     (row,) = await outbox.due_rows(db, now, 10, busy=())
     await outbox.mark_retry(db, row, 5.0, "429", now)
     assert await outbox.due_rows(db, now, 10, busy=()) == []  # order kept: "two" waits too
@@ -112,3 +112,43 @@ async def test_purge_removes_processed_rows_past_retention(db: Database) -> None
     assert n == 1
     async with db.read() as s:
         assert await s.scalar(select(func.count()).select_from(InboxRow)) == 1
+
+
+async def test_polling_offset_only_moves_forward(db: Database) -> None:
+    from bot.telegram.polling import load_offset, save_offset
+
+    assert await load_offset(db) is None
+    await save_offset(db, 10)
+    await save_offset(db, 12)
+    await save_offset(db, 11)  # a late, older poll must not move it back
+    assert await load_offset(db) == 12
+
+
+async def test_polling_survives_an_update_it_cannot_store(db: Database) -> None:
+    """A store that fails leaves the updates unacknowledged; polling goes on."""
+    from bot.telegram.polling import Poller, load_offset
+
+    bad = _update(1, 40)
+    bad["message"]["text"] = b"\xff"  # not JSON: the inbox insert raises
+    batches = [[bad], [_update(2, 40), _update(3, 41)]]
+    offsets: list[int | None] = []
+
+    async def get_updates(offset: int | None, timeout: int) -> list[dict]:
+        offsets.append(offset)
+        if batches:
+            return batches.pop(0)
+        await asyncio.sleep(0.05)
+        return []
+
+    poller = Poller(db, get_updates, lambda: None, timeout=1)
+    task = asyncio.create_task(poller.run())
+    for _ in range(100):
+        if await load_offset(db) == 4:
+            break
+        await asyncio.sleep(0.05)
+    poller.stop()
+    await asyncio.wait_for(task, 5)
+    assert offsets[:2] == [None, None]  # the failed batch was not acknowledged
+    async with db.read() as s:
+        assert await s.scalar(select(func.count()).select_from(InboxRow)) == 2
+    assert await load_offset(db) == 4

@@ -77,7 +77,7 @@ async def get_link(rt: LineRuntime, fake: FakeTelegram, staff_id: int) -> str:
             assert staff is not None
             ctx = Ctx(session=s, now=now, settings=rt.settings, content=rt.content.current)
             await issue_login(ctx, staff)
-            outbox.add_actions(s, ctx.actions, now)
+            await outbox.add_actions(s, ctx.actions, now)
         rt.sender.wake.set()
     msg = await fake.wait_for_message(staff_id, "/dashboard/login?token=", timeout=10)
     found = LINK.search(msg["text"])

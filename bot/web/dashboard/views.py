@@ -43,7 +43,7 @@ async def signed_in(request: web.Request) -> Staff | None:
     session = read_cookie(rt.settings.secret, request.cookies.get(COOKIE_NAME), _now())
     if session is None:
         return None
-    async with rt.db.read() as s:
+    async with rt.db.reports() as s:
         return await s.get(Staff, session.staff_id)
 
 
@@ -110,7 +110,7 @@ async def overview(request: web.Request) -> web.Response:
 
 async def _live_params(request: web.Request) -> dict[str, Any]:
     now = _now()
-    async with _rt(request).db.read() as s:
+    async with _rt(request).db.reports() as s:
         queue = await data.queue_rows(s, now)
         duty = await data.duty_rows(s, now)
     titles = {t.id: t.title.get("en", t.id) for t in _rt(request).content.current.topics}
@@ -134,7 +134,7 @@ async def stats(request: web.Request) -> web.Response:
     if isinstance(staff, web.Response):
         return staff
     await audit(request, staff, "dashboard_view", page="stats")
-    async with _rt(request).db.read() as s:
+    async with _rt(request).db.reports() as s:
         numbers = await data.stats_page(s, _now())
     topic_titles = {t.id: t.title.get("en", t.id) for t in _rt(request).content.current.topics}
     return page("stats.html.j2", **_base(staff, "stats"), s=numbers, topic_titles=topic_titles)
@@ -164,7 +164,7 @@ async def export_csv(request: web.Request) -> web.Response:
     except ValueError:
         days = data.WINDOW_DAYS
     now = _now()
-    async with _rt(request).db.read() as s:
+    async with _rt(request).db.reports() as s:
         rows = await data.export_rows(s, now.date(), days)
     await audit(request, staff, "dashboard_export", days=days, rows=len(rows))
     buf = io.StringIO()
