@@ -80,7 +80,11 @@ class LineRuntime:
             LocalRateLimiter(*limits) if self.db.sqlite else SharedRateLimiter(self.db, *limits)
         )
         self.application = build_application(settings.telegram_token, settings.bot_base_url)
-        self.sender = Sender(self.db, self._call, self.limiter, owner=self.owner)
+        # Rows waiting for their chat's slot are cheap sleeps with the in-memory limiter;
+        # with the limiter shared in PostgreSQL each one re-checks the database, so
+        # replicas keep fewer of them.
+        self.sender = Sender(self.db, self._call, self.limiter, owner=self.owner,
+                             chats=128 if self.db.sqlite else 32)
         self.processor = Processor(self.db, settings, self.content,
                                    after_commit=self.sender.wake.set,
                                    handoff_rows=self.sender.offer if self.db.sqlite else None)
