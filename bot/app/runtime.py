@@ -29,7 +29,7 @@ from bot.config import Settings
 from bot.storage import inbox, outbox
 from bot.storage.db import Database
 from bot.storage.migrate import upgrade
-from bot.telegram.client import Outcome, build_application, call
+from bot.telegram.client import Outcome, build_application, call, retry_after_seconds
 from bot.telegram.polling import Poller
 from bot.web.server import WEBHOOK_PATH, make_web_app
 from flows import safety
@@ -54,8 +54,7 @@ async def _until_telegram_answers(call: Callable[[], Awaitable[Any]], what: str)
         except InvalidToken:
             raise
         except (RetryAfter, NetworkError) as exc:
-            wait = exc.retry_after if isinstance(exc, RetryAfter) else delay
-            seconds = wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)
+            seconds = retry_after_seconds(exc) if isinstance(exc, RetryAfter) else delay
             log.warning("%s failed at start (%s); retrying in %.1fs", what,
                         type(exc).__name__, seconds)
             await asyncio.sleep(seconds)

@@ -78,16 +78,9 @@ class CallHealth:
         return backoff(attempts if self.mostly_failing() else min(attempts, GLITCH_EXPONENT))
 
 
-def _age(row: OutboxRow, now: datetime) -> timedelta:
-    created = row.created_at
-    if created.tzinfo is None:
-        created = created.replace(tzinfo=UTC)
-    return now - created
-
-
 def give_up(row: OutboxRow, now: datetime) -> bool:
     """After this failure: has the row been failing long enough to stop trying?"""
-    return row.attempts + 1 >= MIN_ATTEMPTS and _age(row, now) >= GIVE_UP_AFTER
+    return row.attempts + 1 >= MIN_ATTEMPTS and now - row.created_at >= GIVE_UP_AFTER
 
 
 class GroupCommit:

@@ -119,9 +119,7 @@ async def call(bot: Bot, chat_id: int | None, method: str, params: dict[str, Any
             return Outcome("sent")
         return Outcome("dead", error=f"unknown method {method}")
     except RetryAfter as exc:
-        ra = exc.retry_after
-        seconds = ra.total_seconds() if hasattr(ra, "total_seconds") else float(ra)
-        return Outcome("retry", retry_after=seconds, error="429")
+        return Outcome("retry", retry_after=retry_after_seconds(exc), error="429")
     except Forbidden:
         return Outcome("gone", error="403")
     except (BadRequest, ChatMigrated) as exc:
@@ -138,3 +136,9 @@ async def call(bot: Bot, chat_id: int | None, method: str, params: dict[str, Any
 def _safe(exc: Exception) -> str:
     """Telegram's error description, cut short: it describes the request, not the content."""
     return type(exc).__name__ + ": " + str(exc)[:120]
+
+
+def retry_after_seconds(exc: RetryAfter) -> float:
+    """Telegram's ``retry_after`` in seconds (PTB gives an int now, a timedelta later)."""
+    ra = exc.retry_after
+    return ra.total_seconds() if hasattr(ra, "total_seconds") else float(ra)

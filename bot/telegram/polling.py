@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -22,6 +22,7 @@ from telegram.error import RetryAfter
 from bot.storage.db import Database, PerBackend
 from bot.storage.inbox import store_updates
 from bot.storage.models import KeyValue
+from bot.telegram.client import retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +105,7 @@ class Poller:
                     break
                 raise
             except RetryAfter as exc:
-                delay = _seconds(exc.retry_after)  # Telegram said when; no sooner, no later
+                delay = retry_after_seconds(exc)  # Telegram said when; no sooner, no later
                 log.warning("polling: Telegram asked to wait %.1fs", delay)
                 await asyncio.sleep(delay)
                 continue
@@ -118,7 +119,3 @@ class Poller:
             self.on_stored()
             if self.gather:
                 await asyncio.sleep(self.gather)
-
-
-def _seconds(value: float | timedelta) -> float:
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)

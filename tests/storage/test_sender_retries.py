@@ -49,9 +49,6 @@ def test_a_message_is_given_up_only_after_half_an_hour_of_failing() -> None:
     assert not give_up(_row(500, timedelta(minutes=29), now), now)  # many quick retries
     assert not give_up(_row(3, timedelta(hours=2), now), now)  # a long outage, few tries
     assert give_up(_row(11, timedelta(minutes=31), now), now)
-    naive = _row(11, timedelta(minutes=31), now)
-    naive.created_at = naive.created_at.replace(tzinfo=None)  # as SQLite gives it back
-    assert give_up(naive, now)
 
 
 async def test_waiting_for_a_busy_chat_does_not_hold_up_the_others(db: Database) -> None:
