@@ -49,7 +49,10 @@ async def parent_and_open_conversation(ctx: Ctx, ev: Inbound
     """The sender's parent record (created on first contact) and their queued or active
     conversation, as ``handoff.open_conversation`` would find it."""
     assert ev.user_id is not None
-    found = (await ctx.session.execute(_WITH_OPEN, {"uid": ev.user_id})).first()
+    # Without autoflush: other parents' pending updates are flushed together later
+    # (``bot.app.processor._only_parent_updates``); this query cannot see them differently.
+    with ctx.session.no_autoflush:
+        found = (await ctx.session.execute(_WITH_OPEN, {"uid": ev.user_id})).first()
     parent, conv = (found[0], found[1]) if found is not None else (None, None)
     if parent is None:
         for _ in range(20):

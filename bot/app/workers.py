@@ -87,14 +87,16 @@ class InboxWorkers:
             await asyncio.sleep(COALESCE_SECONDS)  # one query serves every wake-up meanwhile
             self.wake.clear()
             started = 0
+            more = False
             try:
                 if self.batch is not None and not self.shared_leases:
-                    started = await self._batch()
+                    started, more = await self._batch()
                 else:
                     started = await self._start_some()
+                    more = started > 0
             except Exception:
                 log.exception("inbox: could not read pending chats")
-            if started == 0 or len(self._tasks) >= self.concurrency:
+            if not more or len(self._tasks) >= self.concurrency:
                 try:
                     await asyncio.wait_for(self.wake.wait(), timeout=0.2)
                 except TimeoutError:
@@ -105,7 +107,14 @@ class InboxWorkers:
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=timeout)
 
-    async def _batch(self) -> int:
+    async def _batch(self) -> tuple[int, bool]:
+        """Rows (or chats) started, and whether to look again at once.
+
+        A batch that was not full took every row pending when it started; rows stored
+        since then have set ``wake``. Looking again at once would cost a transaction
+        that finds nothing, after every batch. A rolled-back batch leaves its other rows
+        pending, so it does look again.
+        """
         assert self.batch is not None
         settled = datetime.now(UTC) - self.holdback if self.holdback else None
         try:
@@ -118,9 +127,9 @@ class InboxWorkers:
                     type(cause).__name__, len(failed.chat_ids))
             for chat_id in failed.chat_ids - self._active:
                 self._start_chat(chat_id)
-            return len(failed.chat_ids)
+            return len(failed.chat_ids), True
         self.processed += n
-        return n
+        return n, n >= BATCH_SIZE
 
     def _start_chat(self, chat_id: int) -> None:
         self._active.add(chat_id)

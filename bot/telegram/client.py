@@ -24,7 +24,8 @@ from telegram.error import (
     TimedOut,
 )
 from telegram.ext import Application, ApplicationBuilder
-from telegram.request import HTTPXRequest
+
+from bot.telegram.aiohttp_request import AiohttpRequest
 
 Verdict = Literal["sent", "retry", "gone", "dead"]
 
@@ -47,9 +48,9 @@ def build_application(token: str, base_url: str, *, pool: int = 64) -> Applicati
     # nudge towards its typed methods is noise here. One filter, set once: toggling it
     # around each call would race between concurrent sends.
     warnings.filterwarnings("ignore", message=r"Please use 'Bot\.(getUpdates|sendMessage)'")
-    request = HTTPXRequest(connection_pool_size=pool, read_timeout=15, connect_timeout=5,
-                           write_timeout=15, pool_timeout=5)
-    polling = HTTPXRequest(connection_pool_size=2, read_timeout=40, connect_timeout=5)
+    request = AiohttpRequest(connection_pool_size=pool, read_timeout=15, connect_timeout=5,
+                             write_timeout=15, pool_timeout=5)
+    polling = AiohttpRequest(connection_pool_size=2, read_timeout=40, connect_timeout=5)
     return (
         ApplicationBuilder()
         .token(token)

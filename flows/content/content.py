@@ -21,6 +21,9 @@ from flows.content.yamlio import Problem
 
 log = logging.getLogger(__name__)
 
+# Keyword patterns are looked up by their first characters (a space and three letters);
+# the rare shorter pattern is searched for directly.
+_HEAD = 4
 _TONE_WEIGHT = {"grief": 2, "hard": 1, "common": 0}
 
 
@@ -56,6 +59,10 @@ class Content:
     _keyword_index: tuple[tuple[Topic, tuple[tuple[str, int], ...]], ...] = field(
         default=(), repr=False
     )
+    _keyword_where: Mapping[str, tuple[tuple[int, int], ...]] = field(
+        default_factory=dict, repr=False)
+    _keyword_heads: Mapping[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
+    _keyword_short: tuple[str, ...] = field(default=(), repr=False)
 
     def __post_init__(self) -> None:
         index = []
@@ -70,6 +77,19 @@ class Content:
                         pats.append((" " + norm, len(norm.split())))
             index.append((topic, tuple(pats)))
         object.__setattr__(self, "_keyword_index", tuple(index))
+        # Where each pattern counts (topic position, weight; once per listing), and the
+        # patterns by their first characters, so matching looks only at word starts.
+        where: dict[str, list[tuple[int, int]]] = {}
+        for pos, (_topic, listed) in enumerate(index):
+            for pat, weight in listed:
+                where.setdefault(pat, []).append((pos, weight))
+        heads: dict[str, list[str]] = {}
+        for pat in where:
+            if len(pat) >= _HEAD:
+                heads.setdefault(pat[:_HEAD], []).append(pat)
+        object.__setattr__(self, "_keyword_where", {k: tuple(v) for k, v in where.items()})
+        object.__setattr__(self, "_keyword_heads", {k: tuple(v) for k, v in heads.items()})
+        object.__setattr__(self, "_keyword_short", tuple(p for p in where if len(p) < _HEAD))
 
     def __repr__(self) -> str:
         return (
@@ -133,12 +153,25 @@ class Content:
         if not norm:
             return None
         spaced = " " + norm
+        # Every pattern is " " + words, so it can only start at a space: look up the
+        # patterns beginning with the characters there (the text's words, not every
+        # pattern against the whole text).
+        found = {pat for pat in self._keyword_short if pat in spaced}
+        heads = self._keyword_heads
+        i = 0
+        while i != -1:
+            for pat in heads.get(spaced[i:i + _HEAD], ()):
+                if spaced.startswith(pat, i):
+                    found.add(pat)
+            i = spaced.find(" ", i + 1)
+        scores: dict[int, int] = {}
+        for pat in found:
+            for pos, weight in self._keyword_where[pat]:
+                scores[pos] = scores.get(pos, 0) + weight
         best: tuple[int, int, int] | None = None
         chosen: Topic | None = None
-        for pos, (topic, pats) in enumerate(self._keyword_index):
-            score = sum(weight for pat, weight in pats if pat in spaced)
-            if score == 0:
-                continue
+        for pos, score in scores.items():
+            topic = self._keyword_index[pos][0]
             rank = (score, _TONE_WEIGHT[topic.tone], -pos)
             if best is None or rank > best:
                 best, chosen = rank, topic

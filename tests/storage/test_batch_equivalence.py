@@ -1,0 +1,134 @@
+"""A batch of rows in one transaction must end exactly as the same rows one at a time.
+
+On SQLite the workers process many chats' rows in one transaction (``process_batch``),
+and leave most parents' UPDATEs to one flush at the end rather than one per row. Any
+row that saw a stale parent, a missed conversation or a lost update would make the two
+ways differ, so the same interleaved updates (several messages per parent, a crisis, a
+request for a person, a flood) go through both, and everything a parent would notice is
+compared: every reply in every chat, each parent's flow state, and their conversations.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.app.processor import Processor
+from bot.config import Settings
+from bot.storage import inbox
+from bot.storage.db import Database
+from bot.storage.migrate import upgrade
+from bot.storage.models import Conversation, OutboxRow, Parent, Staff
+from flows.callbacks import encode
+from flows.content import ContentStore
+from handoff import roster
+
+CONTENT = Path(__file__).resolve().parents[2] / "content"
+SECRET_KEY = "test-secret"
+SECRET = Settings(secret_key=SECRET_KEY, telegram_token="x").secret
+SPECIALIST = 900
+SCRIPTS: dict[int, list[str]] = {
+    # Takes conversation 2 (501's request, after 502's crisis opened conversation 1).
+    SPECIALIST: ["/onduty", "hello?", "/queue", "still nobody?", "TAKE 2",
+                 "I hear you, that is a lot", "/end"],
+    501: ["/start", "It has been a really long week and I am so tired of everything at home",
+          "My son has tantrums every single night", "/talk", "are you there?", "thank you",
+          "ok bye"],
+    502: ["/start", "I want to kill myself tonight", "sorry, I am still here"],
+    503: ["/start", "Bedtime was hard again tonight, he screamed for an hour", "/resources",
+          "90210"],
+    504: ["/start", *[f"message {i} and it keeps going" for i in range(11)]],  # a flood
+    505: ["/start", "/language", "hola", "/talk necesito hablar con alguien"],
+}
+
+
+def _update(uid: int, chat: int, text: str) -> dict[str, Any]:
+    user = {"id": chat, "is_bot": False, "first_name": "P", "language_code": "en"}
+    if text.startswith("TAKE "):  # the specialist presses "Take" under an alert
+        data = encode(SECRET, chat, "h.take", text.split()[1])
+        return {"update_id": uid, "callback_query": {
+            "id": f"cb{uid}", "from": user, "chat_instance": "x", "data": data,
+            "message": {"message_id": 1, "date": 1_700_000_000, "text": "alert",
+                        "chat": {"id": chat, "type": "private", "first_name": "P"}}}}
+    message: dict[str, Any] = {
+        "message_id": uid, "date": 1_700_000_000, "text": text,
+        "chat": {"id": chat, "type": "private", "first_name": "P"},
+        "from": user}
+    if text.startswith("/"):
+        message["entities"] = [{"type": "bot_command", "offset": 0,
+                                "length": len(text.split()[0])}]
+    return {"update_id": uid, "message": message}
+
+
+def _interleaved() -> list[dict[str, Any]]:
+    """Round robin over the parents: each chat in order, the chats mixed in one batch."""
+    updates = []
+    longest = max(len(s) for s in SCRIPTS.values())
+    uid = 1
+    for i in range(longest):
+        for chat, script in SCRIPTS.items():
+            if i < len(script):
+                updates.append(_update(uid, chat, script[i]))
+                uid += 1
+    return updates
+
+
+async def _run(path: Path, batched: bool) -> dict[str, Any]:
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    await upgrade(db)
+    try:
+        settings = Settings(secret_key=SECRET_KEY, telegram_token="x", staff_chat_id=None)
+        processor = Processor(db, settings, ContentStore(CONTENT))
+        async with db.tx() as s:
+            await roster.add_staff(s, SPECIALIST, "Alex", "specialist", ["en"], 2, [],
+                                   datetime.now(UTC))
+        await inbox.store_updates(db, _interleaved(), datetime.now(UTC))
+        if batched:
+            assert await processor.process_batch(500) == len(_interleaved())
+        else:
+            async with db.read() as s:
+                rows = await inbox.pending_rows(s, 500)
+            for row in rows:
+                await processor.process(row.id)
+        async with db.read() as s:
+            staff = [(m.on_duty, m.paused) for m in await s.scalars(select(Staff))]
+            parents = {p.tg_user_id: (p.flow_state, p.lang, p.burst_count, p.no_checkin,
+                                      sorted((p.flow_data or {}).items(), key=str))
+                       for p in await s.scalars(select(Parent))}
+            ids = {p.id: p.tg_user_id for p in await s.scalars(select(Parent))}
+            convs = sorted((ids[c.parent_id], c.status, c.priority, c.crisis, c.waiting_note)
+                           for c in await s.scalars(select(Conversation)))
+            # Pseudonyms are random: name parents by their Telegram id instead.
+            names = {p.pseudonym: f"#{p.tg_user_id}" for p in await s.scalars(select(Parent))}
+            sent: dict[int | None, list[tuple[str, str]]] = {}
+            for row in await s.scalars(select(OutboxRow).order_by(OutboxRow.id)):
+                params = row.params or {}
+                said = str(params.get("text", "")) + str(params.get("buttons", ""))
+                for pseudonym, name in names.items():
+                    said = said.replace(pseudonym, name)
+                sent.setdefault(row.chat_id, []).append((row.method, said))
+        return {"parents": parents, "conversations": convs, "sent": sent, "staff": staff}
+    finally:
+        await db.dispose()
+
+
+async def test_one_batch_ends_like_row_by_row(tmp_path: Path) -> None:
+    alone = await _run(tmp_path / "alone.db", batched=False)
+    together = await _run(tmp_path / "batch.db", batched=True)
+    assert together["parents"] == alone["parents"]
+    assert together["conversations"] == alone["conversations"]
+    assert together["sent"] == alone["sent"]
+    assert together["staff"] == alone["staff"]
+    # The script reached the states it is meant to exercise.
+    assert alone["parents"][502][0] == "handed_off"  # the crisis
+    assert {c[0] for c in alone["conversations"]} >= {501, 502, 505}
+    assert any(c[1] == "ended" for c in alone["conversations"])  # the specialist's /end
+    assert any(m == "copyMessage" for m, _ in alone["sent"][SPECIALIST])  # relayed
+    assert len(alone["sent"][504]) < len(SCRIPTS[504])  # the flood was held back
+
+
+
+
