@@ -17,6 +17,7 @@ from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
+from bot.storage import sqlite_fast
 from bot.storage.db import PerBackend
 from bot.storage.models import AuditEntry, DailyStat, Job
 from flows.callbacks import encode
@@ -184,6 +185,10 @@ async def write_counters(session: AsyncSession, counters: dict[tuple[date, str],
     collide on the key.
     """
     if not counters:
+        return
+    raw = await sqlite_fast.connection(session)
+    if raw is not None:
+        sqlite_fast.add_counters(raw, counters)
         return
     stmt = _COUNTER_UPSERT.of(session)
     for (d, metric), n in sorted(counters.items()):

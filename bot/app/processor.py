@@ -23,7 +23,7 @@ from bot.app.context import Ctx, write_counters
 from bot.app.dispatch import dispatch, screened_text
 from bot.app.parents import language_from_hint
 from bot.config import Settings
-from bot.storage import inbox, outbox
+from bot.storage import inbox, outbox, sqlite_fast
 from bot.storage.db import Database
 from bot.storage.models import InboxRow, OutboxRow, Parent, Staff
 from bot.telegram.parse import parse_update
@@ -35,7 +35,7 @@ from flows.safety.response import crisis_reply
 log = logging.getLogger(__name__)
 
 
-def event_of(row: InboxRow) -> Inbound:
+def event_of(row: InboxRow | inbox.Pending) -> Inbound:
     payload = row.payload or {}
     if "internal" in payload:
         return Inbound(kind="internal", chat_id=row.chat_id, internal=dict(payload["internal"]))
@@ -123,7 +123,9 @@ class Processor:
                 if not rows:
                     return 0
                 chats.update(r.chat_id for r in rows)
-                staff_ids = frozenset(await session.scalars(_STAFF_IDS))
+                raw = await sqlite_fast.connection(session)
+                staff_ids = (sqlite_fast.staff_ids(raw) if raw is not None
+                             else frozenset(await session.scalars(_STAFF_IDS)))
                 counters: dict[tuple[date, str], int] = {}
                 done: list[int] = []
                 actions: list[Action] = []

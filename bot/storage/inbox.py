@@ -7,12 +7,14 @@ chat with one atomic upsert, processes that chat's rows oldest first, and lets g
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Integer, Select, Table, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.storage import sqlite_fast
 from bot.storage.db import Database, PerBackend, upsert_insert
 from bot.storage.models import ChatLease, InboxRow
 from bot.telegram.parse import chat_id_of, sanitize
@@ -43,8 +45,11 @@ async def store_updates(db: Database, updates: Iterable[dict[str, Any]], now: da
     if not rows:
         return 0
     async with db.tx() as s:
-        res = await s.execute(_STORE.of(s), rows)
-        new = len(res.all())
+        raw = await sqlite_fast.connection(s)
+        if raw is not None:
+            new = sqlite_fast.store_updates(raw, rows)
+        else:
+            new = len((await s.execute(_STORE.of(s), rows)).all())
         if then is not None:
             await then(s)
     return new
@@ -85,22 +90,36 @@ async def pending_chats(db: Database, limit: int, exclude: Iterable[int] = (),
     return [r[0] for r in rows if r[0] not in skip][:limit]
 
 
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """An unprocessed row, as a batch needs it (no ORM object: nothing in it changes)."""
+
+    id: int
+    chat_id: int
+    payload: dict[str, Any] | None
+
+
 async def pending_rows(session: AsyncSession, limit: int, exclude: Iterable[int] = (),
-                       settled_before: datetime | None = None) -> Sequence[InboxRow]:
+                       settled_before: datetime | None = None) -> list[Pending]:
     """The oldest unprocessed rows of any chats, each chat's in the order of :func:`next_rows`.
 
     Read inside the transaction that processes them (one process on SQLite: nothing else
     takes rows meanwhile). Chats in ``exclude`` are being worked one row at a time.
     """
+    raw = await sqlite_fast.connection(session)
+    if raw is not None:
+        return [Pending(*r) for r in sqlite_fast.pending_inbox(raw, limit, exclude,
+                                                               settled_before)]
     stmt = _PENDING_SETTLED if settled_before is not None else _PENDING
-    rows = await session.scalars(stmt, {"excl": list(exclude), "limit": limit,
+    rows = await session.execute(stmt, {"excl": list(exclude), "limit": limit,
                                         "settled": settled_before})
-    return list(rows)
+    return [Pending(r.id, r.chat_id, r.payload) for r in rows]
 
 
-def _pending_query(settled: bool) -> Select[InboxRow]:
-    q = select(InboxRow).where(InboxRow.processed_at.is_(None),
-                               InboxRow.chat_id.not_in(bindparam("excl", expanding=True)))
+def _pending_query(settled: bool) -> Select[tuple[int, int, dict[str, Any] | None]]:
+    q = select(InboxRow.id, InboxRow.chat_id, InboxRow.payload).where(
+        InboxRow.processed_at.is_(None),
+        InboxRow.chat_id.not_in(bindparam("excl", expanding=True)))
     if settled:
         q = q.where(InboxRow.received_at <= bindparam("settled"))
     return (q.order_by(InboxRow.seq.is_(None), InboxRow.seq, InboxRow.id)
@@ -121,7 +140,12 @@ _MARK_PROCESSED = (update(_INBOX).where(_INBOX.c.id.in_(bindparam("ids", expandi
 
 
 async def mark_processed(session: AsyncSession, ids: Sequence[int], now: datetime) -> None:
-    if ids:
+    if not ids:
+        return
+    raw = await sqlite_fast.connection(session)
+    if raw is not None:
+        sqlite_fast.mark_processed(raw, ids, now)
+    else:
         await session.execute(_MARK_PROCESSED, {"ids": list(ids), "at": now})
 
 

@@ -28,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.storage import sqlite_fast
 from bot.storage.db import Database
 from bot.storage.models import OutboxRow, RelayLink, SentMessage
 from flows.events import (
@@ -115,7 +116,11 @@ async def add_actions(session: AsyncSession, actions: Iterable[Action], now: dat
         for chat_id, method, params, meta in serialize(action)
     ]
     if values:
-        await session.execute(insert(_OUTBOX), values)
+        raw = await sqlite_fast.connection(session)
+        if raw is not None:
+            sqlite_fast.add_outbox(raw, values)
+        else:
+            await session.execute(insert(_OUTBOX), values)
     return len(values)
 
 
@@ -124,9 +129,14 @@ async def pending_rows_of(session: AsyncSession, chat_ids: Iterable[int | None]
     """Every pending row of these chats (``None``: rows for no chat, e.g. callback
     answers), oldest first: what the sender may start on right after a batch commits."""
     wanted = set(chat_ids)
+    chats = [c for c in wanted if c is not None]
+    raw = await sqlite_fast.connection(session)
+    if raw is not None:
+        # Detached copies, as the ORM would load them; the sender only reads them.
+        return [OutboxRow(**values)
+                for values in sqlite_fast.pending_outbox(raw, chats, None in wanted)]
     stmt = _PENDING_OF_AND_NULL if None in wanted else _PENDING_OF
-    rows = await session.scalars(stmt, {"chats": [c for c in wanted if c is not None]})
-    return list(rows)
+    return list(await session.scalars(stmt, {"chats": chats}))
 
 
 _PENDING_OF = (select(OutboxRow)
@@ -213,22 +223,25 @@ async def record_sent_many(s: AsyncSession,
     """:func:`record_sent` for many rows in few statements (the sender's group commit)."""
     if not sent:
         return
-    await s.execute(
-        _MARK_SENT,
-        [{"b_id": row.id, "b_at": now, "b_mid": mid,
-          "b_params": None if row.method in ("sendMessage", "editMessageText") else row.params}
-         for row, mid, now in sent],
-    )
-    for row, mid, _ in sent:
-        link_id = row.meta.get("relay_link") if row.meta else None
-        if link_id is not None and mid is not None:
-            await s.execute(update(RelayLink).where(RelayLink.id == int(link_id))
-                            .values(staff_message_id=mid))
-    messages = [{"chat_id": row.chat_id, "message_id": mid, "sent_at": now}
-                for row, mid, now in sent
+    # The text of a delivered message is not kept (a copy's ids are, for /forget).
+    marks = [(now, mid, None if row.method in ("sendMessage", "editMessageText")
+              else row.params, row.id) for row, mid, now in sent]
+    links = [(mid, int(row.meta["relay_link"])) for row, mid, _ in sent
+             if row.meta and row.meta.get("relay_link") is not None and mid is not None]
+    messages = [(row.chat_id, mid, now) for row, mid, now in sent
                 if mid is not None and row.chat_id is not None and row.chat_id > 0]
+    raw = await sqlite_fast.connection(s)
+    if raw is not None:
+        sqlite_fast.record_sent(raw, marks, links, messages)
+        return
+    await s.execute(_MARK_SENT, [{"b_at": at, "b_mid": mid, "b_params": params, "b_id": rid}
+                                 for at, mid, params, rid in marks])
+    for mid, link_id in links:
+        await s.execute(update(RelayLink).where(RelayLink.id == link_id)
+                        .values(staff_message_id=mid))
     if messages:
-        await s.execute(insert(_SENT), messages)
+        await s.execute(insert(_SENT), [{"chat_id": c, "message_id": m, "sent_at": at}
+                                        for c, m, at in messages])
 
 
 async def mark_retry(db: Database, row: OutboxRow, delay: float, error: str, now: datetime) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy import BigInteger, bindparam, cast
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.error import RetryAfter
 
+from bot.storage import sqlite_fast
 from bot.storage.db import Database, PerBackend
 from bot.storage.inbox import store_updates
 from bot.storage.models import KeyValue
@@ -58,7 +59,11 @@ _OFFSET_UPSERT = PerBackend(_offset_upsert)
 
 async def save_offset_in(s: AsyncSession, offset: int) -> None:
     """One upsert that only ever moves the offset forward."""
-    await s.execute(_OFFSET_UPSERT.of(s), {"v": str(offset), "n": offset})
+    raw = await sqlite_fast.connection(s)
+    if raw is not None:
+        sqlite_fast.save_offset(raw, OFFSET_KEY, offset)
+    else:
+        await s.execute(_OFFSET_UPSERT.of(s), {"v": str(offset), "n": offset})
 
 
 class Poller:

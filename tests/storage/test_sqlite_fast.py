@@ -1,0 +1,126 @@
+"""The SQLite fast path stores exactly what SQLAlchemy would, and reads back the same.
+
+``bot.storage.sqlite_fast`` writes the busiest bookkeeping rows with sqlite3 directly.
+If one of its values were formatted differently (a timestamp, a JSON document, a date),
+ORM reads and SQL comparisons (``received_at <= ?``) would quietly go wrong. So the same
+operations run once on the inline connection (fast path) and once through aiosqlite's
+thread (SQLAlchemy path, as every statement runs there), and the tables are compared
+value for value, as stored.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, date, datetime, timedelta, timezone
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.app.context import write_counters
+from bot.storage import inbox, outbox, sqlite_fast
+from bot.storage.db import Database
+from bot.storage.migrate import upgrade
+from bot.storage.models import Conversation, OutboxRow, Parent, RelayLink
+from bot.telegram.polling import save_offset_in
+from flows.events import Button, CopyMessage, SendText
+
+# Not UTC on purpose: stored timestamps must come out in UTC either way.
+NOW = datetime(2026, 11, 25, 9, 30, 15, 123456, tzinfo=timezone(timedelta(hours=-5)))
+TABLES = {
+    "inbox": "dedupe_key, chat_id, seq, payload, received_at, processed_at, attempts",
+    "outbox": "chat_id, method, params, meta, created_at, not_before, attempts, status, "
+              "sent_at, message_id, lease_until",
+    "sent_messages": "chat_id, message_id, sent_at",
+    "daily_stats": "day, metric, value",
+    "kv": "key, value",
+    "relay_links": "staff_chat_id, staff_message_id",
+}
+
+
+def _update(uid: int, chat: int, text: str) -> dict[str, Any]:
+    return {"update_id": uid, "message": {
+        "message_id": uid, "date": 1_700_000_000, "text": text,
+        "chat": {"id": chat, "type": "private"}, "from": {"id": chat, "is_bot": False}}}
+
+
+async def _exercise(db: Database) -> dict[str, Any]:
+    updates = [_update(1, 10, "Olá — ¿qué tal? 🙂"), _update(2, 11, "x" * 5000), _update(3, 10, "")]
+    assert await inbox.store_updates(db, updates, NOW, then=partial(save_offset_in, offset=4)) == 3
+    assert await inbox.store_updates(db, updates[1:], NOW) == 0  # duplicates ignored
+    async with db.tx() as s:
+        await save_offset_in(s, 3)  # never moves back
+        pending = await inbox.pending_rows(s, 10, exclude=[11])
+        settled = await inbox.pending_rows(s, 10, settled_before=NOW - timedelta(seconds=1))
+        await inbox.mark_processed(s, [p.id for p in pending], NOW)
+        await outbox.add_actions(s, [
+            SendText(10, "hello", ((Button("Yes", "y|1|sig"),),)),
+            CopyMessage(20, 10, 5, reply_to_message_id=7), SendText(11, "a" * 5000)], NOW)
+        await write_counters(s, {(date(2026, 11, 25), "messages"): 2, (NOW.date(), "x"): 1})
+        await write_counters(s, {(date(2026, 11, 25), "messages"): 3})
+        parent = Parent(pseudonym="K7Q2", tg_user_id=10, chat_id=10, lang="en",
+                        created_at=NOW, last_seen_at=NOW)
+        s.add(parent)
+        await s.flush()
+        conv = Conversation(parent_id=parent.id, status="active", priority="normal",
+                            crisis=False, lang="en", queued_at=NOW)
+        s.add(conv)
+        await s.flush()
+        link = RelayLink(conversation_id=conv.id, staff_chat_id=20, created_at=NOW)
+        s.add(link)
+        await s.flush()
+        link_id = link.id
+    async with db.read() as s:
+        rows = list(await s.scalars(select(OutboxRow).order_by(OutboxRow.id)))
+    async with db.tx() as s:
+        offered = [(r.id, r.chat_id, r.method, r.params, r.meta, r.created_at, r.not_before,
+                    r.attempts, r.status) for r in await outbox.pending_rows_of(s, {10, 20})]
+        with_none = await outbox.pending_rows_of(s, {None})
+    assert offered == [(r.id, r.chat_id, r.method, r.params, r.meta, r.created_at,
+                        r.not_before, r.attempts, r.status) for r in rows if r.chat_id != 11]
+    assert offered[0][5] == NOW.astimezone(UTC) and with_none == []
+    rows[1].meta = {**rows[1].meta, "relay_link": link_id}  # the copy goes to a specialist
+    async with db.tx() as s:
+        await outbox.record_sent_many(s, [(rows[0], 101, NOW), (rows[1], 102, NOW + timedelta(
+            seconds=1))])
+    return {"pending": [(p.chat_id, p.payload) for p in pending], "settled": len(settled)}
+
+
+def _tables(path: Path) -> dict[str, list[tuple[Any, ...]]]:
+    con = sqlite3.connect(path)
+    try:
+        return {t: con.execute(f"SELECT {cols} FROM {t} ORDER BY 1, 2").fetchall()
+                for t, cols in TABLES.items()}
+    finally:
+        con.close()
+
+
+async def test_fast_path_stores_what_sqlalchemy_stores(tmp_path: Path) -> None:
+    results = {}
+    for name, inline in (("fast", True), ("sqlalchemy", False)):
+        db = Database(f"sqlite+aiosqlite:///{tmp_path / name}.db", sqlite_inline=inline)
+        await upgrade(db)
+        async with db.tx() as s:
+            assert (await sqlite_fast.connection(s) is not None) == inline
+        try:
+            results[name] = (await _exercise(db), _tables(tmp_path / f"{name}.db"))
+        finally:
+            await db.dispose()
+    fast, slow = results["fast"], results["sqlalchemy"]
+    assert fast[0] == slow[0]
+    assert fast[0]["pending"][0] == (10, updates_payload(1))
+    assert fast[0]["settled"] == 0  # stored at NOW, not before it
+    for table in TABLES:
+        assert fast[1][table] == slow[1][table], table
+    assert fast[1]["kv"] == [("polling_offset", "4")]
+    assert ("2026-11-25", "messages", 5) in fast[1]["daily_stats"]
+    assert fast[1]["relay_links"] == [(20, 102)]
+    # By chat: the reply (101), the long text in two parts, the copy to the specialist (102).
+    assert [r[9] for r in fast[1]["outbox"]] == [101, None, None, 102]
+    stored_at = fast[1]["inbox"][0][4]
+    assert stored_at == "2026-11-25 14:30:15.123456"  # UTC, the ORM's own format
+
+
+def updates_payload(uid: int) -> Any:
+    return _update(uid, 10, "Olá — ¿qué tal? 🙂")
