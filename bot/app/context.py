@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.storage import sqlite_fast
 from bot.storage.db import PerBackend
-from bot.storage.models import AuditEntry, DailyStat, Job
+from bot.storage.models import AuditEntry, Conversation, DailyStat, Job, Parent
 from flows.callbacks import encode
 from flows.content import Content
 from flows.events import Action, Button, SendText
@@ -50,6 +50,9 @@ class Ctx:
     counters: dict[tuple[date, str], int] | None = None
     # What earlier updates of the same batch will send (not in the outbox table yet).
     earlier: Sequence[Action] = ()
+    # The sender's parent and open conversation, read for the whole batch at its start
+    # (``bot.app.parents.with_open_conversations``); only the first row of a chat gets it.
+    known_parent: tuple[Parent, Conversation | None] | None = None
 
     @property
     def secret(self) -> bytes:

@@ -4,9 +4,12 @@ forgotten for real on /forget."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Collection
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app.context import Ctx, NotReadyYet
 from bot.storage import outbox
@@ -44,15 +47,50 @@ _WITH_OPEN = (
 )
 
 
+_MANY_WITH_OPEN = (
+    select(Parent, Conversation)
+    .outerjoin(Conversation, and_(Conversation.parent_id == Parent.id,
+                                  Conversation.status.in_(OPEN)))
+    .where(Parent.tg_user_id.in_(bindparam("uids", expanding=True)))
+    .order_by(Conversation.id)
+)
+
+
+async def with_open_conversations(session: AsyncSession, user_ids: Collection[int]
+                                  ) -> dict[int, tuple[Parent, Conversation | None]]:
+    """:data:`_WITH_OPEN` for many parents in one query (a batch's first rows).
+
+    What it returns stays true while a batch runs, for the first row of each parent's
+    chat: nothing but that parent's own updates creates their conversation, and every
+    change to a loaded conversation (ORM attributes, or an UPDATE followed by a refresh,
+    see ``handoff.claim``) shows in these same objects. A conversation that has closed
+    meanwhile is noticed by :func:`parent_and_open_conversation`, which then asks again.
+    """
+    if not user_ids:
+        return {}
+    found: dict[int, tuple[Parent, Conversation | None]] = {}
+    rows = await session.execute(_MANY_WITH_OPEN, {"uids": list(user_ids)})
+    for parent, conv in rows:
+        found[parent.tg_user_id] = (parent, conv)  # ordered by id: the latest open one wins
+    return found
+
+
 async def parent_and_open_conversation(ctx: Ctx, ev: Inbound
                                        ) -> tuple[Parent, Conversation | None]:
     """The sender's parent record (created on first contact) and their queued or active
     conversation, as ``handoff.open_conversation`` would find it."""
     assert ev.user_id is not None
-    # Without autoflush: other parents' pending updates are flushed together later
-    # (``bot.app.processor._only_parent_updates``); this query cannot see them differently.
-    with ctx.session.no_autoflush:
-        found = (await ctx.session.execute(_WITH_OPEN, {"uid": ev.user_id})).first()
+    known = ctx.known_parent
+    found: Any = None
+    if known is not None and known[0].tg_user_id == ev.user_id and (
+            known[1] is None or known[1].status in OPEN):
+        found = known
+    else:
+        # Without autoflush: other parents' pending updates are flushed together later
+        # (``bot.app.processor._only_parent_updates``); this query cannot see them
+        # differently.
+        with ctx.session.no_autoflush:
+            found = (await ctx.session.execute(_WITH_OPEN, {"uid": ev.user_id})).first()
     parent, conv = (found[0], found[1]) if found is not None else (None, None)
     if parent is None:
         for _ in range(20):

@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.app import parents
 from bot.app.context import Ctx, write_counters
 from bot.app.dispatch import dispatch, screened_text
 from bot.app.parents import language_from_hint
@@ -59,6 +60,22 @@ def _only_parent_updates(session: AsyncSession) -> bool:
     """
     return not session.new and not session.deleted and all(
         isinstance(obj, Parent) for obj in session.dirty)
+
+
+def _first_parent_rows(rows: Sequence[inbox.Pending], events: Sequence[Inbound],
+                       staff_ids: frozenset[int]) -> dict[int, int]:
+    """Position -> user id of each chat's first row, where that row is a parent's own
+    message, command or button (see ``dispatch``): their records are read in one query."""
+    firsts: dict[int, int] = {}
+    seen: set[int] = set()
+    for i, (row, ev) in enumerate(zip(rows, events, strict=True)):
+        if row.chat_id in seen:
+            continue
+        seen.add(row.chat_id)
+        if (ev.kind not in ("internal", "group", "member") and ev.chat_type == "private"
+                and ev.user_id is not None and ev.user_id not in staff_ids):
+            firsts[i] = ev.user_id
+    return firsts
 
 
 class RowByRow(Exception):
@@ -130,11 +147,16 @@ class Processor:
                 done: list[int] = []
                 actions: list[Action] = []
                 content = self.content.current
-                for row in rows:
+                events = [event_of(row) for row in rows]
+                firsts = _first_parent_rows(rows, events, staff_ids)
+                known = await parents.with_open_conversations(session, set(firsts.values()))
+                for i, (row, ev) in enumerate(zip(rows, events, strict=True)):
+                    uid = firsts.get(i)
                     ctx = Ctx(session=session, now=now, settings=self.settings,
                               content=content, staff_ids=staff_ids, counters=counters,
-                              earlier=actions)
-                    await dispatch(ctx, event_of(row))
+                              earlier=actions,
+                              known_parent=known.get(uid) if uid is not None else None)
+                    await dispatch(ctx, ev)
                     if not _only_parent_updates(session):
                         await session.flush()  # each row starts from flushed state, as alone
                     if ctx.drop_current_update:

@@ -63,6 +63,26 @@ def _update(uid: int, chat: int, text: str) -> dict[str, Any]:
     return {"update_id": uid, "message": message}
 
 
+# A second batch, once everyone above exists: the first row of a chat then starts from
+# records read for the whole batch, which earlier rows of the batch may have changed.
+LATER: list[tuple[int, str]] = [
+    (SPECIALIST, "TAKE 3"),  # takes 505's request...
+    (SPECIALIST, "/end"),  # ...and ends it before 505 writes again
+    (505, "is anyone there?"),
+    (SPECIALIST, "TAKE 1"),  # takes 502's crisis
+    (502, "thank you for coming"),  # queued when the batch began, with a peer now
+    (501, "/talk"),  # their earlier conversation ended
+    (503, "hello again"),
+    (SPECIALIST, "I am here with you"),
+    (502, "ok"),
+]
+
+
+def _later() -> list[dict[str, Any]]:
+    first = len(_interleaved()) + 1
+    return [_update(first + i, chat, text) for i, (chat, text) in enumerate(LATER)]
+
+
 def _interleaved() -> list[dict[str, Any]]:
     """Round robin over the parents: each chat in order, the chats mixed in one batch."""
     updates = []
@@ -85,14 +105,15 @@ async def _run(path: Path, batched: bool) -> dict[str, Any]:
         async with db.tx() as s:
             await roster.add_staff(s, SPECIALIST, "Alex", "specialist", ["en"], 2, [],
                                    datetime.now(UTC))
-        await inbox.store_updates(db, _interleaved(), datetime.now(UTC))
-        if batched:
-            assert await processor.process_batch(500) == len(_interleaved())
-        else:
-            async with db.read() as s:
-                rows = await inbox.pending_rows(s, 500)
-            for row in rows:
-                await processor.process(row.id)
+        for updates in (_interleaved(), _later()):
+            await inbox.store_updates(db, updates, datetime.now(UTC))
+            if batched:
+                assert await processor.process_batch(500) == len(updates)
+            else:
+                async with db.read() as s:
+                    rows = await inbox.pending_rows(s, 500)
+                for row in rows:
+                    await processor.process(row.id)
         async with db.read() as s:
             staff = [(m.on_duty, m.paused) for m in await s.scalars(select(Staff))]
             parents = {p.tg_user_id: (p.flow_state, p.lang, p.burst_count, p.no_checkin,
@@ -128,6 +149,7 @@ async def test_one_batch_ends_like_row_by_row(tmp_path: Path) -> None:
     assert any(c[1] == "ended" for c in alone["conversations"])  # the specialist's /end
     assert any(m == "copyMessage" for m, _ in alone["sent"][SPECIALIST])  # relayed
     assert len(alone["sent"][504]) < len(SCRIPTS[504])  # the flood was held back
+
 
 
 
