@@ -52,8 +52,8 @@ def _only_parent_updates(session: AsyncSession) -> bool:
 
     Each row of a batch must see what earlier rows changed, so the batch flushes after
     a row; but most rows change nothing except their parent. Those parents' UPDATEs are
-    left to the next flush, where SQLAlchemy sends them together: one statement for
-    many rows instead of a unit-of-work pass per row (``docs/performance.md``). This is
+    left to the next flush, where SQLAlchemy sends them together (grouped into a few
+    statements) instead of a unit-of-work pass per row (``docs/performance.md``). This is
     safe because the line reads parents only through ORM queries, which flush pending
     changes first, except the parent lookup itself, which matches on ``tg_user_id`` (never
     changed) and hands back the same objects, pending changes included.
