@@ -105,8 +105,11 @@ async def _crisis_alerts(ctx: Ctx, conv: Conversation, parent: Parent) -> None:
 
 async def escalate_crisis(
     ctx: Ctx, parent: Parent, category: str, evidence: tuple[str, ...]
-) -> None:
-    """After the pipeline sent the crisis lines: a person, now, and a record of why."""
+) -> Conversation:
+    """After the pipeline sent the crisis lines: a person, now, and a record of why.
+
+    Returns the parent's open conversation, now marked crisis (active with a peer, or
+    at the front of the queue)."""
     await ctx.bump("crisis_escalations")
     await ctx.audit(
         "bot",
@@ -131,8 +134,8 @@ async def escalate_crisis(
                 category=category,
             )
         alerts.staff_chat(ctx, "staff.chat_crisis", conv, parent)
-        return
-    await request_peer(ctx, parent, priority="crisis", crisis_category=category)
+        return conv
+    return await request_peer(ctx, parent, priority="crisis", crisis_category=category)
 
 
 async def parent_event(ctx: Ctx, parent: Parent, conv: Conversation, ev: Inbound) -> None:

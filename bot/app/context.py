@@ -8,12 +8,13 @@ or none of it does, and a crash can never send a reply for a change that was rol
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
@@ -154,20 +155,29 @@ class Ctx:
 
     async def cancel_jobs(self, *, kind: str | None = None, parent_id: int | None = None,
                           chat_id: int | None = None) -> None:
-        q = update(Job).where(Job.done_at.is_(None))
-        if kind is not None:
-            q = q.where(Job.kind == kind)
-        if parent_id is not None:
-            q = q.where(Job.parent_id == parent_id)
-        if chat_id is not None:
-            q = q.where(Job.chat_id == chat_id)
-        await self.session.execute(q.values(done_at=self.now))
+        stmt = _cancel_statement(kind is not None, parent_id is not None, chat_id is not None)
+        await self.session.execute(stmt, {"b_kind": kind, "b_pid": parent_id,
+                                          "b_chat": chat_id, "b_now": self.now})
 
     async def pending_jobs(self, kind: str, chat_id: int) -> list[Job]:
         rows = await self.session.scalars(
             select(Job).where(Job.kind == kind, Job.chat_id == chat_id, Job.done_at.is_(None))
         )
         return list(rows)
+
+
+@functools.cache
+def _cancel_statement(kind: bool, parent: bool, chat: bool) -> Any:
+    """``UPDATE jobs SET done_at`` for the filters given, built once per shape (a crisis
+    cancels jobs on every message, and building the statement cost more than running it)."""
+    q = update(Job).where(Job.done_at.is_(None))
+    if kind:
+        q = q.where(Job.kind == bindparam("b_kind"))
+    if parent:
+        q = q.where(Job.parent_id == bindparam("b_pid"))
+    if chat:
+        q = q.where(Job.chat_id == bindparam("b_chat"))
+    return q.values(done_at=bindparam("b_now"))
 
 
 def _counter_upsert(insert: Any) -> Any:

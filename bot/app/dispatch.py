@@ -142,13 +142,12 @@ async def crisis(ctx: Ctx, parent: Parent, ev: Inbound, a: Assessment) -> None:
         await ctx.cancel_jobs(kind="checkin", parent_id=parent.id)
     await ctx.audit("system", "crisis_detected", pseudonym=parent.pseudonym, category=category,
                     evidence=list(a.evidence))  # handoff.escalate_crisis counts the escalation
-    conv = await handoff.open_conversation(ctx, parent)
-    await handoff.escalate_crisis(ctx, parent, category, tuple(a.evidence))
-    if conv is not None and conv.status == "active" and ev.kind in ("text", "media"):
-        await handoff.parent_event(ctx, parent, conv, ev)  # the specialist sees their words
+    before = await handoff.open_conversation(ctx, parent)
+    conv = await handoff.escalate_crisis(ctx, parent, category, tuple(a.evidence))
+    if before is not None and before.status == "active" and ev.kind in ("text", "media"):
+        await handoff.parent_event(ctx, parent, before, ev)  # the specialist sees their words
     elif ev.kind in ("text", "media") and ev.text:
-        conv = await handoff.open_conversation(ctx, parent)
-        if conv is not None and conv.status == "queued" and not conv.waiting_note:
+        if conv.status == "queued" and not conv.waiting_note:
             conv.waiting_note = ev.text[:2000]  # the peer should not make them repeat it
     if ev.kind == "callback" and ev.callback_id:
         ctx.send(AnswerCallback(ev.callback_id))
