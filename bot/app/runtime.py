@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "my_chat_member",
                    "channel_post")
 
+CHECKPOINT_SECONDS = 1.0
 WebExtender = Callable[[web.Application, "LineRuntime"], None]
 
 
@@ -128,6 +129,8 @@ class LineRuntime:
         self._spawn(self.sender.run(), "outbox-sender")
         self._spawn(self.jobs.run(), "jobs")
         self._spawn(self._watch_content(), "content-watch")
+        if self.db.sqlite:
+            self._spawn(self._checkpoints(), "wal-checkpoints")
         if self.serve_web or self.settings.webhook_mode:
             await self._start_web()
         if self.settings.webhook_mode:
@@ -215,6 +218,17 @@ class LineRuntime:
                         log.info("content reloaded")
             except Exception:
                 log.exception("content watch failed")
+
+    async def _checkpoints(self) -> None:
+        """Keep SQLite's WAL short from a thread, so no commit on the event loop has to
+        (measured: SQLite's automatic checkpoint inside a commit was a visible share of the
+        slowest replies at 200 messages a second)."""
+        while True:
+            await asyncio.sleep(CHECKPOINT_SECONDS)
+            try:
+                await self.db.checkpoint()
+            except Exception as exc:  # e.g. the disk is full; SQLite's own bound still holds
+                log.warning("WAL checkpoint failed (%s)", type(exc).__name__)
 
     async def _start_web(self) -> None:
         app = make_web_app(self.db, webhook_secret=self.settings.webhook_secret,

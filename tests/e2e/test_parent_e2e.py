@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from conftest import Line
@@ -165,3 +166,26 @@ async def test_a_failing_update_does_not_hold_up_others_in_its_batch(line: Line)
         await asyncio.sleep(0.1)
     assert row is not None and row.processed_at is not None  # given up on, not stuck
     assert row.attempts == 3 and row.error == "ValueError"
+
+
+async def test_the_running_line_checkpoints_its_wal(line: Line) -> None:
+    """The database file itself grows only when the WAL is copied into it: the runtime
+    does that every second from a thread (SQLite's own checkpoint in a commit would stall
+    every reply meanwhile)."""
+    if not line.runtime.db.sqlite:
+        pytest.skip("PostgreSQL has no WAL file of ours to checkpoint")
+    path = Path(line.runtime.db.url.split("///", 1)[1])
+    before = _size(path)
+    for uid in range(1601, 1611):
+        parent = line.parent(uid)
+        parent.says("/start")
+        await parent.reads(t(line, "parent.welcome")[:30])
+    for _ in range(40):
+        if _size(path) > before:
+            break
+        await asyncio.sleep(0.1)
+    assert _size(path) > before
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size

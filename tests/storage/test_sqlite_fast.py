@@ -16,11 +16,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from bot.app.context import write_counters
 from bot.storage import inbox, outbox, sqlite_fast
-from bot.storage.db import Database
+from bot.storage.db import AUTOCHECKPOINT_PAGES, Database
 from bot.storage.migrate import upgrade
 from bot.storage.models import Conversation, OutboxRow, Parent, RelayLink
 from bot.telegram.polling import save_offset_in
@@ -124,3 +124,40 @@ async def test_fast_path_stores_what_sqlalchemy_stores(tmp_path: Path) -> None:
 
 def updates_payload(uid: int) -> Any:
     return _update(uid, 10, "Olá — ¿qué tal? 🙂")
+
+
+async def test_the_wal_is_checkpointed_off_the_event_loop(tmp_path: Path) -> None:
+    """Commits on the loop no longer copy the WAL back (SQLite's automatic checkpoint is
+    raised to a 40 MB bound); ``Database.checkpoint`` does it from a thread instead."""
+    path = tmp_path / "wal.db"
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    await upgrade(db)
+    try:
+        async with db.read() as s:
+            bound = (await s.execute(text("PRAGMA wal_autocheckpoint"))).scalar()
+        assert bound == AUTOCHECKPOINT_PAGES
+        for i in range(30):
+            await inbox.store_updates(db, [_update(100 + i, 10, "a" * 3000)], NOW)
+        wal = path.with_name(path.name + "-wal")
+        con = sqlite3.connect(path)
+        try:
+            (pages,) = con.execute("PRAGMA page_count").fetchone()
+        finally:
+            con.close()
+        # The new rows are only in the WAL until a checkpoint copies them.
+        assert wal.stat().st_size > 30 * 3000
+        result = await db.checkpoint()
+        assert result is not None
+        busy, frames, copied = result
+        assert busy == 0 and frames > 0 and copied == frames
+        con = sqlite3.connect(path)
+        try:
+            assert con.execute("PRAGMA page_count").fetchone()[0] >= pages
+            assert con.execute("SELECT count(*) FROM inbox").fetchone()[0] == 30
+        finally:
+            con.close()
+    finally:
+        await db.dispose()
+    postgres = Database("postgresql+asyncpg://nobody@127.0.0.1:1/none")
+    assert await postgres.checkpoint() is None
+    await postgres.dispose()
