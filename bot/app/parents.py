@@ -37,23 +37,13 @@ def language_from_hint(code: str | None, available: tuple[str, ...]) -> str:
 
 
 # The parent with their open conversation, in one query: every parent message needs both.
-_WITH_OPEN = (
-    select(Parent, Conversation)
-    .outerjoin(Conversation, and_(Conversation.parent_id == Parent.id,
-                                  Conversation.status.in_(OPEN)))
-    .where(Parent.tg_user_id == bindparam("uid"))
-    .order_by(Conversation.id.desc())
-    .limit(1)
-)
-
-
-_MANY_WITH_OPEN = (
-    select(Parent, Conversation)
-    .outerjoin(Conversation, and_(Conversation.parent_id == Parent.id,
-                                  Conversation.status.in_(OPEN)))
-    .where(Parent.tg_user_id.in_(bindparam("uids", expanding=True)))
-    .order_by(Conversation.id)
-)
+_PARENT_AND_OPEN = select(Parent, Conversation).outerjoin(
+    Conversation, and_(Conversation.parent_id == Parent.id, Conversation.status.in_(OPEN)))
+_WITH_OPEN = (_PARENT_AND_OPEN.where(Parent.tg_user_id == bindparam("uid"))
+              .order_by(Conversation.id.desc()).limit(1))
+_MANY_WITH_OPEN = (_PARENT_AND_OPEN
+                   .where(Parent.tg_user_id.in_(bindparam("uids", expanding=True)))
+                   .order_by(Conversation.id))
 
 
 async def with_open_conversations(session: AsyncSession, user_ids: Collection[int]

@@ -46,15 +46,6 @@ _json_result = JSON().dialect_impl(_DIALECT).result_processor(_DIALECT, None)
 _datetime_result = UTCDateTime().dialect_impl(_DIALECT).result_processor(_DIALECT, None)
 
 
-def stored_datetime(value: datetime | None) -> Any:
-    """A timestamp as the ``UTCDateTime`` columns store it on SQLite."""
-    return _datetime(value)
-
-
-def stored_json(value: Any) -> Any:
-    return _json(value)
-
-
 def loaded_json(value: Any) -> Any:
     return _json_result(value) if _json_result is not None else value
 
