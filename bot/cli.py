@@ -106,7 +106,35 @@ def cmd_flows_diagram(args: argparse.Namespace) -> int:
 def cmd_safety_eval(args: argparse.Namespace) -> int:
     from flows.safety.evaluate import main as eval_main
 
-    return int(eval_main(args.file))
+    return int(eval_main(args.file, show_misses=args.misses))
+
+
+def cmd_safety_train(args: argparse.Namespace) -> int:
+    from flows.safety.train import MODEL_FILE, train
+
+    safety_dir = (Path(args.content) if args.content else _settings().content_dir) / "safety"
+    target = safety_dir / MODEL_FILE
+    reuse = None
+    if args.check:
+        from flows.safety.model import RiskModel
+
+        if not target.exists():
+            print(f"{target}: missing; run `parentline safety train`")
+            return 1
+        reuse = RiskModel.load(target).header
+    model, report = train(safety_dir, reuse=reuse,
+                          cache=Path(args.cache) if args.cache else None)
+    print(f"trained on {report.rows} rows; vocabulary {report.vocab} features; "
+          f"folds (one writer each): {', '.join(report.folds)}")
+    for key, value in sorted(report.oof.items()):
+        print(f"  out of fold {key}: {value:.3f}")
+    if args.check:
+        same = target.exists() and target.read_bytes() == model
+        print(f"{target}: {'identical to a fresh training' if same else 'OUT OF DATE'}")
+        return 0 if same else 1
+    target.write_bytes(model)
+    print(f"wrote {target} ({len(model)} bytes)")
+    return 0
 
 
 # --- roster ---------------------------------------------------------------------------------
@@ -202,9 +230,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     safety = sub.add_parser("safety", help="crisis screening tools")
     ssub = safety.add_subparsers(dest="safety_cmd", required=True)
-    ev = ssub.add_parser("eval", help="recall and false positives on a labelled file")
-    ev.add_argument("file")
+    ev = ssub.add_parser("eval", help="recall and false positives on labelled files")
+    ev.add_argument("file", nargs="+")
+    ev.add_argument("--misses", action="store_true",
+                    help="also print every miss (never for the blind sets: counts only)")
     ev.set_defaults(fn=cmd_safety_eval)
+    tr = ssub.add_parser("train", help="train the risk model from content/safety/corpus")
+    tr.add_argument("--content", help="the content folder (default: PARENTLINE_CONTENT_DIR)")
+    tr.add_argument("--check", action="store_true",
+                    help="retrain the weights (keeping the shipped thresholds) and compare "
+                    "with the shipped model byte for byte, instead of writing it")
+    tr.add_argument("--cache", help="keep the per-writer predictions here between runs")
+    tr.set_defaults(fn=cmd_safety_train)
 
     staff = sub.add_parser("staff", help="the roster of peer specialists and coordinators")
     stsub = staff.add_subparsers(dest="staff_cmd", required=True)

@@ -16,7 +16,7 @@ from typing import Any
 from bot.app import flood, moderation
 from bot.app import parents as parents_mod
 from bot.app.context import Ctx
-from bot.storage.models import Parent, Staff
+from bot.storage.models import Conversation, Parent, Staff
 from flows.callbacks import decode
 from flows.content.models import Region
 from flows.effects import (
@@ -34,9 +34,10 @@ from flows.effects import (
 )
 from flows.events import AnswerCallback, Inbound, LeaveChat, SendText
 from flows.parent import flow as parent_flow
-from flows.safety import Assessment, assess
+from flows.safety import Assessment, ask, assess, assess_window
 from flows.safety.response import crisis_reply
 from handoff import api as handoff
+from handoff.speech import parent_label, staff_lang, staff_say
 
 log = logging.getLogger(__name__)
 
@@ -88,10 +89,15 @@ async def dispatch(ctx: Ctx, ev: Inbound) -> None:
 async def parent_event(ctx: Ctx, ev: Inbound) -> None:
     parent, conv = await parents_mod.parent_and_open_conversation(ctx, ev)
     text = screened_text(ev)
-    assessment = assess(text, parent.lang) if text else None
+    assessment = screen(ctx, parent, text) if text else None
 
     if assessment is not None and assessment.crisis:
         await crisis(ctx, parent, ev, assessment)
+        return
+    if ev.kind == "callback" and await _safety_answer(ctx, parent, ev):
+        return
+    if assessment is not None and assessment.concern and await _ask_directly(
+            ctx, parent, conv, ev, assessment):
         return
 
     if parent.blocked_until is not None and parent.blocked_until > ctx.now:
@@ -118,6 +124,84 @@ async def parent_event(ctx: Ctx, ev: Inbound) -> None:
     await run_flow(ctx, parent, ev, assessment, in_handoff=conv is not None)
 
 
+def screen(ctx: Ctx, parent: Parent, text: str) -> Assessment:
+    """This message, then the parent's last few messages read together (a plan told in
+    pieces). The window is kept on the parent's row, so a restart does not forget it."""
+    a = assess(text, parent.lang)
+    window = ask.push(parent.screen_window, text, ctx.now)
+    parent.screen_window, parent.screen_window_at = window, ctx.now
+    if a.crisis:
+        return a
+    w = assess_window(ask.texts(window), parent.lang)
+    if w is None or not (w.crisis or (w.concern and not a.concern)):
+        return a
+    return Assessment(
+        crisis=w.crisis, clinical=a.clinical, legal=a.legal, category=w.category,
+        evidence=(*a.evidence, *w.evidence), concern=w.concern, score=max(a.score, w.score),
+        categories=w.categories, wants_human=a.wants_human, fear_of_report=a.fear_of_report,
+        concern_category=w.concern_category)
+
+
+def _forget_window(parent: Parent) -> None:
+    """After a crisis response or a parent's own "no", the same words must not ask again."""
+    parent.screen_window, parent.screen_window_at = None, None
+
+
+async def _ask_directly(ctx: Ctx, parent: Parent, conv: Conversation | None, ev: Inbound,
+                        a: Assessment) -> bool:
+    """The grey zone: ask plainly, as counsellors do. True when this event is answered.
+
+    With a specialist in the conversation, the person asks, not the bot: the specialist
+    gets a private note and the message is relayed as usual.
+    """
+    state = (parent.flow_data or {}).get("safety_q")
+    if not ask.should_ask(state, a.concern_category, ctx.now):
+        return False
+    parent.flow_data = {**parent.flow_data, "safety_q": ask.asked(a.concern_category, ctx.now)}
+    await ctx.audit("system", "concern_detected", pseudonym=parent.pseudonym,
+                    category=a.concern_category, evidence=list(a.evidence))
+    await ctx.bump("concern_asked")
+    if conv is not None and conv.status == "active" and conv.specialist_id is not None:
+        staff = await ctx.session.get(Staff, conv.specialist_id)
+        if staff is not None:
+            staff_say(ctx, staff, "staff.concern_note",
+                      who=parent_label(ctx, parent, staff_lang(staff)))
+            return False  # relayed below, as any message
+    lang = parent.lang
+    row = tuple(ctx.text_button(ev.chat_id, f"safety.{key}", lang, ask.ACTION, arg)
+                for key, arg in (("yes", ask.YES), ("no", ask.NO), ("not_sure", ask.NOT_SURE)))
+    ctx.say(ev.chat_id, "safety.ask_directly", lang, buttons=(row,))
+    if conv is not None and ev.kind in ("text", "media"):
+        await handoff.parent_event(ctx, parent, conv, ev)  # kept for the peer, as always
+    elif ev.kind == "callback" and ev.callback_id:
+        ctx.send(AnswerCallback(ev.callback_id))
+    return True
+
+
+async def _safety_answer(ctx: Ctx, parent: Parent, ev: Inbound) -> bool:
+    """The parent's answer to the direct question. "Yes" and "not sure" always get the
+    crisis response, however old the button: a yes is never ignored."""
+    cb = decode(ctx.secret, ev.chat_id, ev.callback_data)
+    if cb is None or cb.action != ask.ACTION or cb.arg not in (ask.YES, ask.NO, ask.NOT_SURE):
+        return False
+    state = (parent.flow_data or {}).get("safety_q")
+    parent.flow_data = {**parent.flow_data, "safety_q": ask.answered(state, cb.arg)}
+    await ctx.audit("system", "concern_answered", pseudonym=parent.pseudonym,
+                    details={"answer": cb.arg})
+    if cb.arg in (ask.YES, ask.NOT_SURE):
+        about = (state or {}).get("about")
+        await crisis(ctx, parent, ev, Assessment(
+            crisis=True, clinical=False, legal=False, category=about,
+            evidence=(f"asked.{'yes' if cb.arg == ask.YES else 'not_sure'}",),
+            categories=(about,) if about else ()))
+        return True
+    _forget_window(parent)
+    ctx.send(AnswerCallback(ev.callback_id or ""))
+    waiting = state is not None and state.get("answer") is None
+    ctx.say(ev.chat_id, "safety.answer_no" if waiting else "safety.answer_old", parent.lang)
+    return True
+
+
 def _is_handoff_button(ctx: Ctx, ev: Inbound) -> bool:
     cb = decode(ctx.secret, ev.chat_id, ev.callback_data)
     return cb is not None and cb.action.startswith("h.")
@@ -135,6 +219,7 @@ def _belongs_to_handoff(ctx: Ctx, ev: Inbound) -> bool:
 async def crisis(ctx: Ctx, parent: Parent, ev: Inbound, a: Assessment) -> None:
     """The crisis response: lines at once, front of the queue, alerts, audit."""
     category = a.category or "general"
+    _forget_window(parent)
     ctx.send(SendText(ev.chat_id, crisis_reply(a.category, parent.lang, ctx.content, ctx.now)))
     if category == "domestic_violence":
         parent.no_checkin = True

@@ -16,7 +16,8 @@ from sqlalchemy import delete, select, update
 
 from bot.storage import inbox, outbox
 from bot.storage.db import Database
-from bot.storage.models import Conversation, Job, LoginToken
+from bot.storage.models import Conversation, Job, LoginToken, Parent
+from flows.safety import ask
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +56,15 @@ async def purge(db: Database, now: datetime, retention_days: int) -> dict[str, i
             .values(waiting_note=None, specialist_note=None, handoff_notes=[])
         )
         await s.execute(delete(Job).where(Job.done_at.is_not(None), Job.done_at < cutoff))
+        windows = await s.execute(  # the screen's window is never older than an hour
+            update(Parent)
+            .where(Parent.screen_window_at < now - timedelta(minutes=ask.WINDOW_MINUTES))
+            .values(screen_window=None, screen_window_at=None)
+        )
         await s.execute(delete(LoginToken).where(LoginToken.expires_at < now))
     return {"inbox": n_in, "outbox": n_out,
-            "conversations": int(getattr(res, "rowcount", 0) or 0)}
+            "conversations": int(getattr(res, "rowcount", 0) or 0),
+            "screen_windows": int(getattr(windows, "rowcount", 0) or 0)}
 
 
 class JobRunner:

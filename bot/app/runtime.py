@@ -202,6 +202,9 @@ class LineRuntime:
         rules = getattr(self.content.current, "safety_rules", None)
         if rules is not None:
             safety.use_rules(rules)
+        model = getattr(self.content.current, "risk_model", None)
+        if model is not None:
+            safety.use_model(model)
 
     async def _watch_content(self) -> None:
         while True:

@@ -183,6 +183,10 @@ class Parent(Base):
     flood_until: Mapped[datetime | None]
     burst_started_at: Mapped[datetime | None]
     burst_count: Mapped[int] = mapped_column(Integer, default=0)
+    # The last few messages, read together by the crisis screen (flows.safety.ask); at
+    # most an hour old, cleared by the purge and by /forget.
+    screen_window: Mapped[list[list[str]] | None] = mapped_column(JSON, default=None)
+    screen_window_at: Mapped[datetime | None]
 
 
 class Staff(Base):

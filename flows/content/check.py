@@ -432,6 +432,21 @@ def safety_rules(root: Path) -> tuple[Any, list[Problem]]:
     return ruleset, list(problems)
 
 
+def safety_model(root: Path) -> tuple[Any, list[Problem]]:
+    """Load the risk model beside the rules, and say if it is missing, broken or stale.
+
+    Imported lazily for the same reason as :func:`safety_rules`.
+    """
+    try:
+        from flows.safety.model_check import load_model
+    except ImportError as exc:  # pragma: no cover - numpy missing
+        return None, [Problem(f"{root.name}/safety", 1, f"risk model unavailable: {exc}")]
+    try:
+        return load_model(root)
+    except Exception as exc:
+        return None, [Problem(f"{root.name}/safety", 1, f"risk model check failed: {exc!r}")]
+
+
 def check_responses(parsed: Parsed, ruleset: Any) -> list[Problem]:
     """Check the safety rules' crisis replies against the content they point at.
 
@@ -492,6 +507,7 @@ def check_content(
     problems += rule_problems
     if ruleset is not None:
         problems += check_responses(parsed, ruleset)
+    problems += safety_model(Path(dir))[1]
     return problems
 
 

@@ -54,6 +54,7 @@ class Content:
     hours: OpeningHours
     categories: Mapping[str, Category]
     safety_rules: Any = None
+    risk_model: Any = None
     problems: tuple[Problem, ...] = ()
     """Warnings found while loading (errors would have stopped the load)."""
     _keyword_index: tuple[tuple[Topic, tuple[tuple[str, int], ...]], ...] = field(

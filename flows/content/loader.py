@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from flows.content.check import check_responses, errors, safety_rules, validate
+from flows.content.check import check_responses, errors, safety_model, safety_rules, validate
 from flows.content.content import Content
 from flows.content.parse import parse_dir
 from flows.content.yamlio import ContentError
@@ -25,6 +25,8 @@ def load_content(dir: Path, *, max_age_days: int = 365, today: date | None = Non
     problems += rule_problems
     if ruleset is not None:
         problems += check_responses(parsed, ruleset)
+    model, model_problems = safety_model(root)
+    problems += model_problems
     if errors(problems) or parsed.hours is None:
         raise ContentError(errors(problems) or problems)
     texts = {
@@ -41,5 +43,6 @@ def load_content(dir: Path, *, max_age_days: int = 365, today: date | None = Non
         hours=parsed.hours.model,
         categories=dict(parsed.categories),
         safety_rules=ruleset,
+        risk_model=model,
         problems=tuple(problems),
     )

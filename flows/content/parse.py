@@ -26,7 +26,7 @@ from flows.content.yamlio import (
 )
 
 DEFAULT_LANGUAGE = "en"
-SAFETY_NAMESPACES = frozenset({"crisis", "privacy", "boundary"})
+SAFETY_NAMESPACES = frozenset({"crisis", "privacy", "boundary", "safety"})
 
 M = TypeVar("M", bound=BaseModel)
 

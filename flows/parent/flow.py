@@ -471,6 +471,8 @@ _BUTTONS = {
 def _text(ctx: _Ctx, text: str, assessment: Assessment | None) -> None:
     if ctx.state == m.CONFIRMING_FORGET:
         _resume(ctx)  # they moved on: nothing is deleted, the conversation carries on
+    if assessment is not None and not assessment.crisis and _answered_ask(ctx, assessment):
+        return
     if (
         assessment is not None
         and not assessment.crisis
@@ -507,6 +509,21 @@ def _text(ctx: _Ctx, text: str, assessment: Assessment | None) -> None:
         ctx.fire("share")
         keys, buttons = _prompt(ctx)
         _reflect(ctx, text, keys, buttons)
+
+
+def _answered_ask(ctx: _Ctx, assessment: Assessment) -> bool:
+    """A parent afraid of being reported gets the honest privacy answer (never the
+    no-legal-advice refusal); one who asks for a person is offered one. Both come before
+    the clinical and legal boundary: they answer what the parent is really asking."""
+    if assessment.fear_of_report:
+        ctx.send(ctx.text("privacy.report_fear"), [[_peer_button(ctx)]])
+    elif assessment.wants_human:
+        ctx.send(ctx.text("parent.human_offer"), [[_peer_button(ctx)]])
+    else:
+        return False
+    if ctx.state in (m.NEW, m.IDLE):
+        ctx.fire("hello")
+    return True
 
 
 def _first_message(ctx: _Ctx, text: str) -> None:

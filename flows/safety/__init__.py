@@ -1,25 +1,52 @@
 """Crisis screening and the clinical/legal boundary.
 
-Every parent message goes through :func:`assess` before anything else. It is pure (no
-I/O after the first load, no network), fast, and its knowledge lives in
-``content/safety/*.yaml`` so coordinators can read and extend it. The returned
-:class:`Assessment` carries rule ids as evidence, never message text, so it can be
-written to the audit log.
+Every parent message goes through :func:`assess` before anything else. Two readers look
+at it and either can raise the alarm:
+
+* the **rules** (``content/safety/*.yaml``): precise, explainable, editable by
+  coordinators; they name the rule that fired;
+* the **risk model** (``content/safety/risk-model.bin``, trained from
+  ``content/safety/corpus/`` by ``parentline safety train``): catches phrasing nobody
+  wrote a rule for, in English, Spanish and Spanglish.
+
+A crisis from either gets the full crisis response. When only the model is unsure
+(``concern``), the line asks the parent directly, as trained counsellors do. Both are
+pure (no I/O after the first load, no network) and fast. The returned
+:class:`Assessment` carries rule ids and ``model.*`` markers as evidence, never message
+text, so it can be written to the audit log.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 from flows.content.yamlio import ContentError
-from flows.safety.engine import Assessment, assess_with
+from flows.safety.engine import CATEGORY_PRIORITY, Assessment, assess_with
+from flows.safety.model import RiskModel, Scores
 from flows.safety.rules import RuleSet, load_rules
 
-__all__ = ["Assessment", "RuleSet", "active_rules", "assess", "default_content_dir", "use_rules"]
+__all__ = [
+    "Assessment",
+    "RiskModel",
+    "RuleSet",
+    "active_model",
+    "active_rules",
+    "assess",
+    "assess_window",
+    "combine",
+    "default_content_dir",
+    "use_model",
+    "use_rules",
+]
+
+MODEL_FILE = "risk-model.bin"
+WINDOW_TAIL = 300  # characters of each recent message read together (a plan is short)
 
 _lock = threading.Lock()
 _active: RuleSet | None = None
+_model: RiskModel | None = None
 
 
 def default_content_dir() -> Path:
@@ -32,6 +59,12 @@ def use_rules(ruleset: RuleSet) -> None:
     being screened right now finishes with the rules it started with."""
     global _active
     _active = ruleset
+
+
+def use_model(model: RiskModel) -> None:
+    """Switch the active risk model (hot reload), like :func:`use_rules`."""
+    global _model
+    _model = model
 
 
 def active_rules() -> RuleSet:
@@ -53,6 +86,116 @@ def active_rules() -> RuleSet:
         return _active
 
 
+def active_model() -> RiskModel:
+    """The risk model in use, loading the shipped one on first use (the runtime loads it
+    at start-up, so no parent's message pays for the load)."""
+    current = _model
+    if current is not None:
+        return current
+    with _lock:
+        if _model is None:
+            use_model(RiskModel.load(default_content_dir() / "safety" / MODEL_FILE))
+        assert _model is not None
+        return _model
+
+
+def combine(rules: Assessment, scores: Scores, model: RiskModel) -> Assessment:
+    """Rules and model together.
+
+    Either can call a crisis; the rules name its category when they fired (they are the
+    precise reader), the model otherwise. A rule hit the model strongly doubts (a score
+    under ``veto``: rules written for one phrasing also fire on idioms and mentions of
+    another) is asked about instead, never dropped; a medical emergency never is, nor a
+    hit in text longer than the model reads.
+    """
+    t = model.thresholds
+    t_crisis, t_concern, t_veto = t.crisis_for(scores.lang)
+    model_crisis = scores.crisis >= t_crisis
+    doubted = (rules.crisis and scores.crisis < t_veto and not model_crisis and scores.complete
+               and "medical_emergency" not in rules.categories)
+    rules_crisis = rules.crisis and not doubted
+    crisis = rules_crisis or model_crisis
+    evidence = list(rules.evidence)
+    categories: list[str] = []
+    if rules_crisis:
+        categories.extend(c for c in CATEGORY_PRIORITY if c in rules.categories)
+    if crisis:
+        top = scores.categories[0][1]
+        for name, p in scores.categories:
+            if name not in categories and (
+                (model_crisis and p == top) or p >= t.also * max(scores.crisis, 1e-9)
+            ):
+                categories.append(name)
+        if model_crisis:
+            evidence.append(f"model.{scores.category}")
+    category = rules.category if rules_crisis else (categories[0] if crisis else None)
+    concern = not crisis and (doubted or scores.crisis >= t_concern)
+    if doubted:
+        evidence.append("model.doubt")
+    elif concern:
+        evidence.append("model.concern")
+    clinical = rules.clinical or scores.clinical >= t.clinical
+    legal = rules.legal or scores.legal >= t.legal
+    if clinical and not rules.clinical:
+        evidence.append("model.clinical")
+    if legal and not rules.legal:
+        evidence.append("model.legal")
+    human = scores.human >= t.human
+    fear = scores.fear >= t.fear
+    if human:
+        evidence.append("model.human")
+    if fear:
+        evidence.append("model.fear")
+    return Assessment(
+        crisis=crisis,
+        clinical=clinical,
+        legal=legal,
+        category=category,
+        evidence=tuple(evidence),
+        concern=concern,
+        score=round(scores.crisis, 4),
+        categories=tuple(categories),
+        wants_human=human,
+        fear_of_report=fear,
+        concern_category=(rules.category if doubted else scores.category) if concern else None,
+    )
+
+
 def assess(text: str, lang: str | None = None) -> Assessment:
-    """Screen one message for a crisis and for clinical or legal questions."""
-    return assess_with(active_rules(), text, lang)
+    """Screen one message for a crisis, a concern worth asking about, clinical or legal
+    questions, a request for a person, and fear of being reported."""
+    model = active_model()
+    return combine(assess_with(active_rules(), text, lang), model.score(text), model)
+
+
+def assess_window(recent: Sequence[str], lang: str | None = None) -> Assessment | None:
+    """Screen a parent's last few messages read together, for a plan told in pieces
+    ("saved up my pills" ... "tonight"). None when there is nothing to read together.
+
+    Only the model reads the window: the rules already read every message on its own.
+    """
+    if len(recent) < 2:
+        return None
+    model = active_model()
+    parts: list[str] = []
+    for message in reversed(recent):  # the newest first, about two windows' worth
+        parts.append(message[-WINDOW_TAIL:])
+        if sum(map(len, parts)) >= 2 * WINDOW_TAIL:
+            break
+    text = " . ".join(reversed(parts))
+    scores = model.score(text)
+    empty = Assessment(crisis=False, clinical=False, legal=False, category=None, evidence=())
+    a = combine(empty, scores, model)
+    return Assessment(
+        crisis=a.crisis,
+        clinical=False,
+        legal=False,
+        category=a.category,
+        evidence=tuple(f"window.{e}" for e in a.evidence if e.startswith("model.")
+                       and e not in ("model.clinical", "model.legal", "model.human",
+                                     "model.fear")),
+        concern=a.concern,
+        score=a.score,
+        categories=a.categories,
+        concern_category=a.concern_category,
+    )

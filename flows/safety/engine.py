@@ -45,8 +45,14 @@ class Assessment:
     crisis: bool
     clinical: bool
     legal: bool
-    category: str | None
+    category: str | None  # the most urgent category, which picks the reply's script
     evidence: tuple[str, ...]
+    concern: bool = False  # not a crisis, but worth asking the parent directly
+    score: float = 0.0  # the risk model's crisis probability (0 when only rules ran)
+    categories: tuple[str, ...] = ()  # every crisis category found, most urgent first
+    wants_human: bool = False  # asks for a real person
+    fear_of_report: bool = False  # afraid that asking for help brings a report
+    concern_category: str | None = None  # what the concern is about (asked once per thing)
 
 
 def _mask(regex: re.Pattern[str] | None, text: str) -> str:
@@ -179,6 +185,7 @@ def assess_with(rs: RuleSet, text: str, lang: str | None = None) -> Assessment:
         legal=any(r.kind == "legal" for r in boundary.values()),
         category=category,
         evidence=tuple(evidence),
+        categories=tuple(c for c in CATEGORY_PRIORITY if c in categories),
     )
 
 

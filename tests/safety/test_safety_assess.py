@@ -153,7 +153,9 @@ def test_everyday_questions_are_not_legal() -> None:
 def test_assessment_holds_no_text() -> None:
     result = assess("I want to kill myself")
     assert isinstance(result, Assessment)
-    assert set(Assessment.__slots__) == {"crisis", "clinical", "legal", "category", "evidence"}
+    assert set(Assessment.__slots__) == {
+        "crisis", "clinical", "legal", "category", "evidence", "concern", "score", "categories",
+        "wants_human", "fear_of_report", "concern_category"}  # flags, ids and numbers only
     assert all(isinstance(e, str) and " " not in e for e in result.evidence)
 
 

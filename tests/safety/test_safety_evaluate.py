@@ -81,9 +81,13 @@ def test_main_prints_figures_and_misses(tmp_path: Path, capsys: pytest.CaptureFi
     path.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
     assert main(str(path)) == 0
     out = capsys.readouterr().out
-    assert "crisis recall: 0.500 (1/2)" in out
-    assert "false positives, everyday: 0.000" in out and "false positives, idioms: 0.000" in out
-    assert "clinical recall: 1.000" in out and "clinical false positives: 0.000" in out
+    assert "crisis_recall: 0.500 (1/2; 95% CI 0.095-0.905)" in out
+    assert "  en: 0.500 (1/2;" in out
+    assert "crisis_fp.everyday: 0.000 (0/1;" in out and "crisis_fp.idiom: 0.000 (0/1;" in out
+    assert "clinical_recall: 1.000 (1/1;" in out and "clinical_fp: 0.000 (0/1;" in out
+    assert "the weather is nice" not in out  # counts only, unless misses are asked for
+    assert main(str(path), show_misses=True) == 0
+    out = capsys.readouterr().out
     assert "#2 [crisis-missed]" in out and "the weather is nice" in out
 
 

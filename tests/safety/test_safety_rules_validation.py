@@ -122,10 +122,14 @@ def test_use_rules_hot_reload(content: Path) -> None:
     ruleset, problems = load_rules(content)
     assert problems == [] and ruleset is not None
     text = "the laundry wants to kill myself"
-    assert assess(text).crisis
+
+    def rule_hits() -> list[str]:  # the rules' own evidence (the model reads it too)
+        return [e for e in assess(text).evidence if not e.startswith("model.")]
+
+    assert rule_hits()
     try:
         use_rules(ruleset)
-        assert not assess(text).crisis
+        assert not rule_hits()
     finally:
         use_rules(before)
-    assert assess(text).crisis
+    assert rule_hits()

@@ -96,6 +96,15 @@ def _interleaved() -> list[dict[str, Any]]:
     return updates
 
 
+def _timeless(data: dict[str, Any] | None) -> dict[str, Any]:
+    """Flow data without the moments things happened (the two runs happen at different
+    times): when the direct question was asked is dropped, what it was about is kept."""
+    out = dict(data or {})
+    if isinstance(out.get("safety_q"), dict):
+        out["safety_q"] = {k: v for k, v in out["safety_q"].items() if k != "at"}
+    return out
+
+
 async def _run(path: Path, batched: bool) -> dict[str, Any]:
     db = Database(f"sqlite+aiosqlite:///{path}")
     await upgrade(db)
@@ -117,7 +126,8 @@ async def _run(path: Path, batched: bool) -> dict[str, Any]:
         async with db.read() as s:
             staff = [(m.on_duty, m.paused) for m in await s.scalars(select(Staff))]
             parents = {p.tg_user_id: (p.flow_state, p.lang, p.burst_count, p.no_checkin,
-                                      sorted((p.flow_data or {}).items(), key=str))
+                                      sorted(_timeless(p.flow_data).items(), key=str),
+                                      [text for _at, text in p.screen_window or []])
                        for p in await s.scalars(select(Parent))}
             ids = {p.id: p.tg_user_id for p in await s.scalars(select(Parent))}
             convs = sorted((ids[c.parent_id], c.status, c.priority, c.crisis, c.waiting_note)
