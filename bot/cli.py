@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.config import MISSING_TOKEN_HELP, Settings
+from core.config import MISSING_TOKEN_HELP, Settings
 
 
 def _settings() -> Settings:
@@ -117,8 +117,8 @@ def _split(value: str | None) -> list[str]:
 
 
 async def _with_db(fn_name: str, args: argparse.Namespace) -> int:
-    from bot.storage.db import Database
-    from bot.storage.migrate import upgrade
+    from core.storage.db import Database
+    from core.storage.migrate import upgrade
     from handoff import roster
 
     db = Database(_settings().database_url)
@@ -160,8 +160,8 @@ def cmd_staff(args: argparse.Namespace) -> int:
 
 
 def cmd_db_upgrade(_args: argparse.Namespace) -> int:
-    from bot.storage.db import Database
-    from bot.storage.migrate import upgrade
+    from core.storage.db import Database
+    from core.storage.migrate import upgrade
 
     async def go() -> None:
         db = Database(_settings().database_url)

@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from bot.app.context import Ctx
-from bot.storage.models import Conversation, Parent, Staff
+from core.context import Ctx
+from core.storage.models import Conversation, Parent, Staff
 from flows.events import Button, SendText
 from handoff import buttons as B
 from handoff import store

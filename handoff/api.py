@@ -11,8 +11,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.app.context import Ctx
-from bot.storage.models import Conversation, Parent, Staff
+from core.context import Ctx
+from core.storage.models import Conversation, Parent, Staff
 from flows.callbacks import decode
 from flows.events import AnswerCallback, Inbound
 from handoff import alerts, assign, coord, duty, ending, jobs, queue, relay, store, support

@@ -8,8 +8,8 @@ front of the queue without anyone being made to feel they failed.
 
 from __future__ import annotations
 
-from bot.app.context import Ctx
-from bot.storage.models import Conversation, Parent, RelayLink, Staff
+from core.context import Ctx
+from core.storage.models import Conversation, Parent, RelayLink, Staff
 from flows.events import SendText
 from handoff import alerts, queue, store
 from handoff import buttons as B

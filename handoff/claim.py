@@ -17,7 +17,7 @@ from typing import Literal
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.models import Conversation, Staff
+from core.storage.models import Conversation, Staff
 from handoff.rules import has_room
 from handoff.store import active_count
 

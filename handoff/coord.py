@@ -5,8 +5,8 @@ Pseudonyms and waits only — no names of parents, no words of theirs.
 
 from __future__ import annotations
 
-from bot.app.context import Ctx
-from bot.storage.models import Staff
+from core.context import Ctx
+from core.storage.models import Staff
 from handoff import store
 from handoff.rules import order_queue
 from handoff.speech import parent_label, staff_lang, staff_say
@@ -46,7 +46,7 @@ async def show_queue(ctx: Ctx, staff: Staff) -> None:
     names = {s.tg_user_id: s.name for s in await store.on_duty(ctx.session)}
     from sqlalchemy import select
 
-    from bot.storage.models import Conversation
+    from core.storage.models import Conversation
 
     rows = await ctx.session.scalars(
         select(Conversation).where(Conversation.status == "active").order_by(Conversation.id)

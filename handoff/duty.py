@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.app.context import Ctx
-from bot.storage.models import Staff
+from core.context import Ctx
+from core.storage.models import Staff
 from handoff import buttons as B
 from handoff import relay, store, transfer
 from handoff.rules import order_queue

@@ -8,8 +8,8 @@ always after a crisis — where they are first asked how it ended, and coordinat
 
 from __future__ import annotations
 
-from bot.app.context import Ctx
-from bot.storage.models import Conversation, Parent, Staff
+from core.context import Ctx
+from core.storage.models import Conversation, Parent, Staff
 from flows.events import Button
 from handoff import alerts, queue, store
 from handoff import buttons as B

@@ -12,8 +12,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from bot.app.context import Ctx
-from bot.storage.models import Conversation, Staff
+from core.context import Ctx
+from core.storage.models import Conversation, Staff
 from handoff import buttons as B
 from handoff import duty, store
 from handoff.queue import STALE_JOB

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.app.context import Ctx
-from bot.storage.models import Conversation, Parent
+from core.context import Ctx
+from core.storage.models import Conversation, Parent
 from handoff import buttons as B
 from handoff import store
 from handoff.rules import can_take, meaningful_change, order_queue, speaks, wait_estimate

@@ -13,8 +13,8 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from bot.app.context import Ctx, NotReadyYet
-from bot.storage.models import Conversation, HeldMessage, Parent, RelayLink, Staff
+from core.context import Ctx, NotReadyYet
+from core.storage.models import Conversation, HeldMessage, Parent, RelayLink, Staff
 from flows.events import RELAYABLE_MEDIA, CopyMessage, Inbound
 from handoff import buttons as B
 from handoff import store

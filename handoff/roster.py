@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.models import Staff
+from core.storage.models import Staff
 from handoff.rules import EXPERIENCE, ROLES, invalid_experience
 
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.models import Conversation, OutboxRow, Parent, Staff
+from core.storage.models import Conversation, OutboxRow, Parent, Staff
 from handoff.rules import QueueView, StaffView
 
 OPEN = ("queued", "active")

@@ -7,8 +7,8 @@ kept under legal hold: /forget and retention leave it alone.
 
 from __future__ import annotations
 
-from bot.app.context import Ctx
-from bot.storage.models import Conversation, ReportDecision, Staff
+from core.context import Ctx
+from core.storage.models import Conversation, ReportDecision, Staff
 from flows.events import Button, CopyMessage, Inbound
 from handoff import alerts, store
 from handoff import buttons as B

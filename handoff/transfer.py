@@ -7,8 +7,8 @@ parent is told kindly and keeps their place; nobody is shamed for a mismatch.
 
 from __future__ import annotations
 
-from bot.app.context import Ctx
-from bot.storage.models import Conversation, Staff
+from core.context import Ctx
+from core.storage.models import Conversation, Staff
 from handoff import alerts, assign, queue, store
 from handoff import buttons as B
 from handoff.claim import move, release

@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy import and_, bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.app.context import Ctx, NotReadyYet
-from bot.storage import outbox
-from bot.storage.models import Conversation, InboxRow, Job, Parent, SentMessage
+from core.context import Ctx, NotReadyYet
+from core.storage import outbox
+from core.storage.models import Conversation, InboxRow, Job, Parent, SentMessage
 from flows.events import DeleteMessage, Inbound
 from handoff.store import OPEN
 

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from bot.app.runtime import LineRuntime
 from bot.fake_telegram import FakeTelegram
-from bot.storage.models import Conversation, InboxRow, Parent
+from core.storage.models import Conversation, InboxRow, Parent
 
 KINDS = ["sticker", "photo", "voice", "video_note", "contact", "location", "poll"]
 

@@ -33,7 +33,7 @@ from sqlalchemy import func, select
 
 from bot.app.runtime import LineRuntime
 from bot.fake_telegram import FakeTelegram
-from bot.storage.models import HeldMessage, InboxRow, OutboxRow
+from core.storage.models import HeldMessage, InboxRow, OutboxRow
 
 pytestmark = pytest.mark.slow
 

@@ -13,7 +13,6 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.models import Conversation, DailyStat, Parent, Staff
 from bot.web.dashboard.stats import (
     Series,
     SurveySummary,
@@ -22,6 +21,7 @@ from bot.web.dashboard.stats import (
     series,
     wait_summary,
 )
+from core.storage.models import Conversation, DailyStat, Parent, Staff
 from handoff.rules import queue_key
 from handoff.store import queue_view
 

@@ -28,92 +28,26 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage import sqlite_fast
-from bot.storage.db import Database
-from bot.storage.models import OutboxRow, RelayLink, SentMessage
-from flows.events import (
-    Action,
-    AnswerCallback,
-    CopyMessage,
-    DeleteMessage,
-    EditText,
-    LeaveChat,
-    SendText,
-)
+from core.storage import sqlite_fast
+from core.storage.db import Database
+from core.storage.models import OutboxRow, RelayLink, SentMessage
 
-TELEGRAM_TEXT_LIMIT = 4096
+# One row as the channel adapter wrote it: ``(chat_id, method, params, meta)``. The method
+# and params are the adapter's vocabulary (``bot/telegram/outgoing.py`` turns actions into
+# Bot API calls); the outbox keeps them, in order, until the adapter delivers them.
+Outgoing = tuple[int | None, str, dict[str, Any], dict[str, Any]]
 # The tables themselves, for multi-row statements that need no ORM objects.
 _OUTBOX = cast(Table, OutboxRow.__table__)
 _SENT = cast(Table, SentMessage.__table__)
 
 
-def split_text(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
-    """Split long text at paragraph, then line, then word boundaries."""
-    if len(text) <= limit:
-        return [text]
-    parts: list[str] = []
-    rest = text
-    while len(rest) > limit:
-        cut = -1
-        for sep in ("\n\n", "\n", " "):
-            cut = rest.rfind(sep, 0, limit)
-            if cut > limit // 2:
-                break
-        if cut <= 0:
-            cut = limit
-        parts.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    if rest:
-        parts.append(rest)
-    return parts
-
-
-def _buttons(rows: Iterable[Iterable[Any]]) -> list[list[dict[str, str]]]:
-    return [[{"t": b.label, "d": b.data} for b in row] for row in rows]
-
-
-def serialize(action: Action) -> list[tuple[int | None, str, dict[str, Any], dict[str, Any]]]:
-    """``(chat_id, method, params, meta)`` rows for one action (long texts become several)."""
-    if isinstance(action, SendText):
-        chunks = split_text(action.text)
-        out: list[tuple[int | None, str, dict[str, Any], dict[str, Any]]] = []
-        for i, chunk in enumerate(chunks):
-            last = i == len(chunks) - 1
-            params: dict[str, Any] = {"text": chunk}
-            if last and action.buttons:
-                params["buttons"] = _buttons(action.buttons)
-            if i == 0 and action.reply_to_message_id:
-                params["reply_to"] = action.reply_to_message_id
-            out.append((action.chat_id, "sendMessage", params, dict(action.meta) if last else {}))
-        return out
-    if isinstance(action, CopyMessage):
-        params = {"from_chat_id": action.from_chat_id, "message_id": action.message_id}
-        if action.reply_to_message_id:
-            params["reply_to"] = action.reply_to_message_id
-        return [(action.chat_id, "copyMessage", params, dict(action.meta))]
-    if isinstance(action, AnswerCallback):
-        return [(None, "answerCallbackQuery", {"callback_query_id": action.callback_id,
-                                                "text": action.text}, {})]
-    if isinstance(action, EditText):
-        params = {"message_id": action.message_id, "text": action.text[:TELEGRAM_TEXT_LIMIT]}
-        if action.buttons:
-            params["buttons"] = _buttons(action.buttons)
-        return [(action.chat_id, "editMessageText", params, {})]
-    if isinstance(action, DeleteMessage):
-        return [(action.chat_id, "deleteMessage", {"message_id": action.message_id}, {})]
-    if isinstance(action, LeaveChat):
-        return [(action.chat_id, "leaveChat", {}, {})]
-    raise TypeError(f"unknown action {type(action).__name__}")
-
-
-async def add_actions(session: AsyncSession, actions: Iterable[Action], now: datetime) -> int:
-    """Queue ``actions`` in the caller's transaction, in order, with one multi-row INSERT;
+async def add_rows(session: AsyncSession, rows: Iterable[Outgoing], now: datetime) -> int:
+    """Queue ``rows`` in the caller's transaction, in order, with one multi-row INSERT;
     returns the number of rows."""
     values = [
         {"chat_id": chat_id, "method": method, "params": params, "meta": meta,
          "created_at": now, "not_before": now, "attempts": 0, "status": "pending"}
-        for action in actions
-        for chat_id, method, params, meta in serialize(action)
+        for chat_id, method, params, meta in rows
     ]
     if values:
         raw = await sqlite_fast.connection(session)
@@ -224,8 +158,8 @@ async def record_sent_many(s: AsyncSession,
     if not sent:
         return
     # The text of a delivered message is not kept (a copy's ids are, for /forget).
-    marks = [(now, mid, None if row.method in ("sendMessage", "editMessageText")
-              else row.params, row.id) for row, mid, now in sent]
+    marks = [(now, mid, None if row.params and "text" in row.params else row.params, row.id)
+             for row, mid, now in sent]
     links = [(mid, int(row.meta["relay_link"])) for row, mid, _ in sent
              if row.meta and row.meta.get("relay_link") is not None and mid is not None]
     messages = [(row.chat_id, mid, now) for row, mid, now in sent

@@ -14,34 +14,42 @@ from typing import Any, cast
 from sqlalchemy import Integer, Select, Table, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage import sqlite_fast
-from bot.storage.db import Database, PerBackend, upsert_insert
-from bot.storage.models import ChatLease, InboxRow
-from bot.telegram.parse import chat_id_of, sanitize
+from core.storage import sqlite_fast
+from core.storage.db import Database, PerBackend, upsert_insert
+from core.storage.models import ChatLease, InboxRow
 
 
-async def store_updates(db: Database, updates: Iterable[dict[str, Any]], now: datetime, *,
-                        then: Callable[[AsyncSession], Awaitable[None]] | None = None) -> int:
-    """Commit raw updates (deduplicated by ``update_id``); returns how many were new.
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """One update as the inbox keeps it: its id (for order and deduplication), its chat
+    (for per-chat order) and its payload, already stripped of personal details.
+
+    The channel adapter (``bot/telegram/intake.py``) makes these from raw updates.
+    """
+
+    update_id: int
+    chat_id: int
+    payload: dict[str, Any]
+
+
+async def store_arrivals(db: Database, arrivals: Iterable[Arrival], now: datetime, *,
+                         then: Callable[[AsyncSession], Awaitable[None]] | None = None) -> int:
+    """Commit arrivals (deduplicated by ``update_id``); returns how many were new.
 
     The caller acknowledges to Telegram only after this returns. ``then`` runs in the
     same transaction (the poller records its next offset there).
     """
-    rows = []
-    for upd in updates:
-        uid = upd.get("update_id")
-        if not isinstance(uid, int):
-            continue
-        rows.append(
-            {
-                "dedupe_key": f"tg:{uid}",
-                "chat_id": chat_id_of(upd),
-                "seq": uid,
-                "payload": sanitize(upd),
-                "received_at": now,
-                "attempts": 0,
-            }
-        )
+    rows = [
+        {
+            "dedupe_key": f"tg:{a.update_id}",
+            "chat_id": a.chat_id,
+            "seq": a.update_id,
+            "payload": a.payload,
+            "received_at": now,
+            "attempts": 0,
+        }
+        for a in arrivals
+    ]
     if not rows:
         return 0
     async with db.tx() as s:

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from bot.storage.inline_sqlite import inline_creator
+from core.storage.inline_sqlite import inline_creator
 
 
 def upsert_insert(sqlite: bool) -> Any:
@@ -87,7 +87,7 @@ class Database:
                  sqlite_inline: bool = True) -> None:
         """``schema`` (PostgreSQL only) puts every table in that schema: tests use one each.
 
-        ``sqlite_inline`` runs SQLite calls on the event loop (``bot.storage.inline_sqlite``)
+        ``sqlite_inline`` runs SQLite calls on the event loop (``core.storage.inline_sqlite``)
         instead of aiosqlite's thread; long read-only scans still go through the thread
         (:meth:`reports`).
         """

@@ -17,10 +17,10 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import Settings
-from bot.storage import sqlite_fast
-from bot.storage.db import PerBackend
-from bot.storage.models import AuditEntry, Conversation, DailyStat, Job, Parent
+from core.config import Settings
+from core.storage import sqlite_fast
+from core.storage.db import PerBackend
+from core.storage.models import AuditEntry, Conversation, DailyStat, Job, Parent
 from flows.callbacks import encode
 from flows.content import Content
 from flows.events import Action, Button, SendText

@@ -8,7 +8,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.storage.db import Database
+from core.storage.db import Database
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 

@@ -8,8 +8,8 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.storage.db import normalize_url
-from bot.storage.models import Base
+from core.storage.db import normalize_url
+from core.storage.models import Base
 
 config = context.config
 target_metadata = Base.metadata

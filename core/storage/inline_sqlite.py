@@ -9,12 +9,12 @@ line's small rows takes microseconds; running it where it is awaited costs less 
 the hop and keeps the same API, the same SQLAlchemy dialect and the same transactions.
 
 What this gives up: a call blocks the loop while it runs. Inside one process write
-transactions are already serialised by :class:`bot.storage.db.Database`'s lock, so a
+transactions are already serialised by :class:`core.storage.db.Database`'s lock, so a
 call only waits for SQLite's own lock when *another process* holds it (a CLI command,
 a migration), up to ``busy_timeout``, and during SQLite's automatic WAL checkpoint
 (every ~4 MB of writes, one fsync). Long read-only scans (the dashboard's charts) use
 the threaded connection instead (``Database.reports``). ``sqlite_inline=False`` on
-:class:`bot.storage.db.Database` turns this off.
+:class:`core.storage.db.Database` turns this off.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ connection underneath, the same statement costs about 5 µs. At 200 messages a s
 that difference was a fifth of the line's CPU (``docs/performance.md``).
 
 So, for the embedded default only (one process, SQLite run on the event loop by
-``bot.storage.inline_sqlite``), these statements go to sqlite3 directly, *inside the
+``core.storage.inline_sqlite``), these statements go to sqlite3 directly, *inside the
 session's own transaction*: the same connection, the same commit or rollback. Values are
 converted by the very SQLAlchemy types the tables declare (so a timestamp or a JSON
 document is stored byte for byte as the ORM would store it and reads back the same).
@@ -27,8 +27,8 @@ from sqlalchemy import JSON, Date
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.inline_sqlite import InlineConnection
-from bot.storage.models import UTCDateTime
+from core.storage.inline_sqlite import InlineConnection
+from core.storage.models import UTCDateTime
 
 _DIALECT = sqlite.dialect()
 
