@@ -46,7 +46,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.fake_telegram import FakeTelegram
+from fake_telegram import FakeTelegram
 
 REPO = Path(__file__).resolve().parents[1]
 CLK_TCK = os.sysconf("SC_CLK_TCK")

@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 
 from bot.app.runtime import LineRuntime
-from bot.fake_telegram import FakeTelegram
 from bot.telegram.outgoing import add_actions
 from bot.web.dashboard.auth import COOKIE_NAME
 from bot.web.dashboard.login import issue_login
@@ -25,6 +24,7 @@ from bot.web.extensions import default_extenders
 from core.config import Settings
 from core.context import Ctx
 from core.storage.models import Conversation, DailyStat, Parent, Staff
+from fake_telegram import FakeTelegram
 from handoff import roster
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -19,7 +19,6 @@ from sqlalchemy import select, update
 from yarl import URL
 
 from bot.app.runtime import LineRuntime
-from bot.fake_telegram import FakeTelegram
 from bot.telegram.outgoing import add_actions
 from bot.web.dashboard.auth import COOKIE_NAME
 from bot.web.dashboard.login import issue_login
@@ -27,6 +26,7 @@ from bot.web.extensions import default_extenders
 from core.config import Settings
 from core.context import Ctx
 from core.storage.models import AuditEntry, Conversation, DailyStat, LoginToken, Parent, Staff
+from fake_telegram import FakeTelegram
 from handoff import roster
 
 COORD = 500

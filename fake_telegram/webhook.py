@@ -15,7 +15,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.fake_telegram.state import World, now_ts
+from fake_telegram.state import World, now_ts
 
 
 class WebhookDeliverer:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 from html.parser import HTMLParser
 
-from bot.fake_telegram.errors import ApiError, bad_request
+from fake_telegram.errors import ApiError, bad_request
 
 _HTML_TAGS = frozenset(
     {

@@ -11,9 +11,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from bot.fake_telegram.errors import ApiError, bad_request
-from bot.fake_telegram.formatting import plain_text
-from bot.fake_telegram.state import ChatRecord, StoredMessage, World, now_ts, require
+from fake_telegram.errors import ApiError, bad_request
+from fake_telegram.formatting import plain_text
+from fake_telegram.state import ChatRecord, StoredMessage, World, now_ts, require
 
 Params = dict[str, Any]
 Method = Callable[[World, Params], Any]

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
-from bot.fake_telegram.errors import ApiError, bad_gateway, too_many_requests
+from fake_telegram.errors import ApiError, bad_gateway, too_many_requests
 
 #: Methods that put something in a chat; random faults can be limited to these.
 SEND_METHODS = frozenset(

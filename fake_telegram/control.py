@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 if TYPE_CHECKING:
-    from bot.fake_telegram.fake import FakeTelegram
+    from fake_telegram.fake import FakeTelegram
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Action = Callable[[dict[str, Any]], Awaitable[Any]]

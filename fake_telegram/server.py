@@ -14,10 +14,10 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.fake_telegram import methods
-from bot.fake_telegram.errors import ApiError, conflict, unauthorized
-from bot.fake_telegram.faults import Faults
-from bot.fake_telegram.state import LoggedRequest, World, now_ts
+from fake_telegram import methods
+from fake_telegram.errors import ApiError, conflict, unauthorized
+from fake_telegram.faults import Faults
+from fake_telegram.state import LoggedRequest, World, now_ts
 
 # Form values that must stay strings even when they look like JSON ("123", "true").
 _STRING_PARAMS = frozenset(

@@ -18,12 +18,12 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.fake_telegram import faults as faults_module
-from bot.fake_telegram.control import control_routes
-from bot.fake_telegram.faults import FaultConfig, Faults
-from bot.fake_telegram.server import ApiHandler, create_app
-from bot.fake_telegram.state import CallbackRecord, LoggedRequest, World
-from bot.fake_telegram.webhook import WebhookDeliverer
+from fake_telegram import faults as faults_module
+from fake_telegram.control import control_routes
+from fake_telegram.faults import FaultConfig, Faults
+from fake_telegram.server import ApiHandler, create_app
+from fake_telegram.state import CallbackRecord, LoggedRequest, World
+from fake_telegram.webhook import WebhookDeliverer
 
 DEFAULT_TOKEN = "123456789:TEST-fake-telegram-token"
 Predicate = Callable[[dict[str, Any]], bool] | str | None

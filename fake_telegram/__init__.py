@@ -5,10 +5,10 @@ unchanged) and lets a test play the users: see ``FakeTelegram``. It imports
 neither ``telegram`` nor the domain packages, only aiohttp and plain JSON.
 """
 
-from bot.fake_telegram.errors import ApiError
-from bot.fake_telegram.fake import DEFAULT_TOKEN, FakeTelegram
-from bot.fake_telegram.faults import FaultConfig, Faults
-from bot.fake_telegram.runner import run_fake_telegram, serve_fake_telegram
+from fake_telegram.errors import ApiError
+from fake_telegram.fake import DEFAULT_TOKEN, FakeTelegram
+from fake_telegram.faults import FaultConfig, Faults
+from fake_telegram.runner import run_fake_telegram, serve_fake_telegram
 
 __all__ = [
     "DEFAULT_TOKEN",

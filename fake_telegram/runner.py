@@ -1,4 +1,4 @@
-"""Standalone use: ``python -m bot.fake_telegram --port 8081``."""
+"""Standalone use: ``python -m fake_telegram --port 8081``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 from typing import Any
 
-from bot.fake_telegram.fake import DEFAULT_TOKEN, FakeTelegram
+from fake_telegram.fake import DEFAULT_TOKEN, FakeTelegram
 
 
 async def serve_fake_telegram(

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.fake_telegram.errors import ApiError, bad_request, forbidden
+from fake_telegram.errors import ApiError, bad_request, forbidden
 
 #: Update types Telegram sends when ``allowed_updates`` is unset or empty.
 DEFAULT_UPDATE_TYPES = frozenset(
