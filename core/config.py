@@ -1,16 +1,21 @@
 """Settings from ``PARENTLINE_*`` environment variables (and an optional ``.env``).
 
-One typed object, read once at start, so a typo in a variable name fails loudly in
-``parentline check-config`` rather than at 3 a.m. in the middle of a conversation.
+One typed object, read once at start. ``parentline config check`` names every
+``PARENTLINE_`` variable that is not a setting (a typo would otherwise be silently ignored)
+and explains each bad value in one sentence, as ``parentline run`` does before it starts,
+rather than at 3 a.m. in the middle of a conversation.
 """
 
 from __future__ import annotations
 
+import difflib
 import hashlib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from dotenv import dotenv_values
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -99,3 +104,82 @@ parentline needs a Telegram bot token to talk to Telegram.
 
 To try the line right now without any token, run:  parentline demo
 """
+
+
+# --- checking what an operator set ------------------------------------------------------------
+
+PREFIX = "PARENTLINE_"
+# Read by the scripts, docker-compose.yml and the tests, never by the line itself.
+TOOLING_VARIABLES = frozenset({
+    "PARENTLINE_VENV", "PARENTLINE_HOST_PORT", "PARENTLINE_TEST_POSTGRES_URL",
+    "PARENTLINE_TEST_CONTENT", "PARENTLINE_SCREENSHOTS", "PARENTLINE_DURABILITY_SECONDS",
+    "PARENTLINE_REPORT_DIR",
+})
+
+
+class SettingsError(Exception):
+    """Settings that cannot be used; ``problems`` holds one sentence for each bad value."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def setting_names() -> list[str]:
+    """Every variable the line reads, e.g. ``PARENTLINE_WEB_PORT``."""
+    return [PREFIX + name.upper() for name in Settings.model_fields]
+
+
+def load_settings() -> Settings:
+    """:class:`Settings` from the environment and ``.env``; a bad value raises
+    :class:`SettingsError` with one sentence per problem rather than pydantic's report."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SettingsError([_explain(err) for err in exc.errors()]) from None
+
+
+def unknown_variables(environ: Mapping[str, str], env_file: Path | None = Path(".env")
+                      ) -> list[str]:
+    """One sentence for each ``PARENTLINE_`` variable that is set (in ``environ`` or
+    ``env_file``) but is not a setting, so the line would silently ignore it."""
+    known = set(setting_names())
+    found: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        for name in dotenv_values(env_file):
+            found.setdefault(name.upper(), f"{env_file}")
+    for name in environ:
+        found[name.upper()] = "the environment"
+    out = []
+    for name, where in sorted(found.items()):
+        if not name.startswith(PREFIX) or name in known or name in TOOLING_VARIABLES:
+            continue
+        close = difflib.get_close_matches(name.removeprefix(PREFIX),
+                                          [k.removeprefix(PREFIX) for k in known], n=1,
+                                          cutoff=0.75)
+        hint = (f"; did you mean {PREFIX}{close[0]}?" if close
+                else " (the README's configuration table lists the settings).")
+        out.append(f"{name} (in {where}) is not a setting and is ignored{hint}")
+    return out
+
+
+def _explain(err: Mapping[str, Any]) -> str:
+    """One sentence for one pydantic error, naming the variable and what it expects."""
+    loc = err.get("loc") or ("?",)
+    name = PREFIX + str(loc[0]).upper()
+    secret = "TOKEN" in name or "SECRET" in name
+    shown = "(hidden)" if secret else f'"{err.get("input")}"'
+    ctx = err.get("ctx") or {}
+    problem = {
+        "int_parsing": "is not a whole number",
+        "float_parsing": "is not a number",
+        "bool_parsing": "is neither true nor false",
+        "literal_error": f"must be {ctx.get('expected', 'one of the listed values')}",
+        "greater_than_equal": f"must be at least {ctx.get('ge')}",
+        "greater_than": f"must be more than {ctx.get('gt')}",
+        "less_than_equal": f"must be at most {ctx.get('le')}",
+        "less_than": f"must be less than {ctx.get('lt')}",
+    }.get(str(err.get("type", "")))
+    if problem is None:
+        problem = "is not valid (" + str(err.get("msg", "")).rstrip(".").lower() + ")"
+    return f"{name}={shown} {problem}."
