@@ -18,8 +18,8 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.storage.models import Conversation, Staff
-from handoff.rules import has_room
-from handoff.store import active_count
+from handoff.policy import has_room
+from handoff.queries import active_count
 
 ClaimOutcome = Literal["won", "taken", "cap", "off_duty", "gone"]
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.storage.models import Staff
-from handoff.rules import EXPERIENCE, ROLES, invalid_experience
+from handoff.policy import EXPERIENCE, ROLES, invalid_experience
 
 
 class RosterError(ValueError):
@@ -86,7 +86,7 @@ async def remove_staff(session: AsyncSession, tg_user_id: int) -> bool:
     Their active conversations go back to the front of the queue first, so nobody is
     left talking to an account that no longer exists on the line.
     """
-    from handoff.store import requeue_all_of  # local: store imports rules only
+    from handoff.queries import requeue_all_of  # local: queries imports policy only
 
     staff = await session.get(Staff, tg_user_id)
     if staff is None:

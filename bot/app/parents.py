@@ -15,7 +15,7 @@ from core.context import Ctx, NotReadyYet
 from core.storage import outbox
 from core.storage.models import Conversation, InboxRow, Job, Parent, SentMessage
 from flows.events import DeleteMessage, Inbound
-from handoff.store import OPEN
+from handoff.queries import OPEN
 
 # No 0/O or 1/I: a pseudonym is read aloud between a specialist and a coordinator.
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"

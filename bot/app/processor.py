@@ -23,7 +23,7 @@ from bot.app import parents
 from bot.app.dispatch import dispatch, screened_text
 from bot.app.parents import language_from_hint
 from bot.telegram.outgoing import add_actions
-from bot.telegram.parse import parse_update
+from bot.telegram.updates import parse_update
 from core.config import Settings
 from core.context import Ctx, write_counters
 from core.storage import inbox, outbox, sqlite_fast

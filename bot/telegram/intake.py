@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.telegram.parse import chat_id_of, sanitize
+from bot.telegram.updates import chat_id_of, sanitize
 from core.storage.db import Database
 from core.storage.inbox import Arrival, store_arrivals
 

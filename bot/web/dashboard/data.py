@@ -22,8 +22,8 @@ from bot.web.dashboard.stats import (
     wait_summary,
 )
 from core.storage.models import Conversation, DailyStat, Parent, Staff
-from handoff.rules import queue_key
-from handoff.store import queue_view
+from handoff.policy import queue_key
+from handoff.queries import queue_view
 
 WINDOW_DAYS = 30
 

@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.storage.models import Conversation, OutboxRow, Parent, Staff
-from handoff.rules import QueueView, StaffView
+from handoff.policy import QueueView, StaffView
 
 OPEN = ("queued", "active")
 

@@ -15,7 +15,7 @@ from typing import Any
 from core.context import Ctx
 from core.storage.models import Conversation, Staff
 from handoff import buttons as B
-from handoff import duty, store
+from handoff import duty, queries
 from handoff.queue import STALE_JOB
 from handoff.relay import QUIET_JOB
 from handoff.speech import parent_label, staff_lang
@@ -48,7 +48,7 @@ async def quiet(ctx: Ctx, payload: dict[str, Any]) -> None:
     conv = await _conv(ctx, payload)
     if conv is None or conv.status != "active" or conv.crisis:
         return
-    parent = await store.parent_of(ctx.session, conv)
+    parent = await queries.parent_of(ctx.session, conv)
     if parent is None or parent.unreachable:
         return
     quiet_for = timedelta(minutes=ctx.settings.parent_quiet_minutes)
@@ -90,7 +90,7 @@ async def stale(ctx: Ctx, payload: dict[str, Any]) -> None:
     conv = await _conv(ctx, payload)
     if conv is None or conv.status != "queued" or conv.after_hours:
         return
-    parent = await store.parent_of(ctx.session, conv)
+    parent = await queries.parent_of(ctx.session, conv)
     if parent is None or parent.unreachable:
         return
     conv.stale_asked_at = ctx.now

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from handoff.rules import (
+from handoff.policy import (
     QueueView,
     StaffView,
     best_specialist,
