@@ -12,7 +12,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-ROLES: frozenset[str] = frozenset({"specialist", "coordinator"})
 EXPERIENCE: frozenset[str] = frozenset(
     {
         "child-welfare",

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.storage.models import Conversation, OutboxRow, Parent, Staff
+from core.storage.models import Conversation, ConversationStatus, OutboxRow, Parent, Staff
 from handoff.policy import QueueView, StaffView
 
-OPEN = ("queued", "active")
+OPEN: tuple[ConversationStatus, ...] = ("queued", "active")
 
 
 # Built once: every parent message asks this, and building costs more than running it.

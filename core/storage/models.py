@@ -13,7 +13,7 @@ Design notes:
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 from sqlalchemy import (
     JSON,
@@ -30,6 +30,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# The values a few string columns may hold (typed, so mypy catches a misspelled status).
+ConversationStatus = Literal["queued", "active", "ended"]
+StaffRole = Literal["specialist", "coordinator"]
+OutboxStatus = Literal["pending", "sent", "dead"]
+STAFF_ROLES: tuple[StaffRole, ...] = get_args(StaffRole)
 
 # Integer primary keys autoincrement on SQLite only when declared INTEGER.
 IdType = BigInteger().with_variant(Integer(), "sqlite")
@@ -113,7 +119,7 @@ class OutboxRow(Base):
     created_at: Mapped[datetime]
     not_before: Mapped[datetime]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending|sent|dead
+    status: Mapped[OutboxStatus] = mapped_column(String(10), default="pending")
     sent_at: Mapped[datetime | None]
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(String(200))
@@ -192,7 +198,7 @@ class Staff(Base):
 
     tg_user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     name: Mapped[str] = mapped_column(String(60))  # display name the parent sees
-    role: Mapped[str] = mapped_column(String(20), default="specialist")
+    role: Mapped[StaffRole] = mapped_column(String(20), default="specialist")
     languages: Mapped[list[str]] = mapped_column(default=list)
     experience: Mapped[list[str]] = mapped_column(default=list)
     max_active: Mapped[int] = mapped_column(Integer, default=3)
@@ -218,7 +224,7 @@ class Conversation(Base):
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
     parent_id: Mapped[int] = mapped_column(ForeignKey("parents.id", ondelete="CASCADE"), index=True)
-    status: Mapped[str] = mapped_column(String(10), default="queued")  # queued|active|ended
+    status: Mapped[ConversationStatus] = mapped_column(String(10), default="queued")
     priority: Mapped[str] = mapped_column(String(10), default="normal")  # crisis|normal
     crisis: Mapped[bool] = mapped_column(Boolean, default=False)
     crisis_category: Mapped[str | None] = mapped_column(String(30))

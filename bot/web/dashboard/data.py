@@ -21,7 +21,7 @@ from bot.web.dashboard.stats import (
     series,
     wait_summary,
 )
-from core.storage.models import Conversation, DailyStat, Parent, Staff
+from core.storage.models import Conversation, DailyStat, Parent, Staff, StaffRole
 from handoff.policy import queue_key
 from handoff.queries import queue_view
 
@@ -53,7 +53,7 @@ class QueueRow:
 @dataclass(frozen=True, slots=True)
 class DutyRow:
     name: str
-    role: str
+    role: StaffRole
     languages: tuple[str, ...]
     active: int
     max_active: int
