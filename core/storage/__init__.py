@@ -1,1 +1,1 @@
-"""Storage wiring: tables, engine, migrations and the durable inbox/outbox."""
+"""Storage: tables, engine, migrations and the durable inbox/outbox (plain rows, no Telegram)."""
