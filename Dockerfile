@@ -13,6 +13,8 @@ WORKDIR /app
 # Dependencies first, so a code change does not reinstall them.
 COPY pyproject.toml README.md LICENSE ./
 COPY bot ./bot
+COPY fake_telegram ./fake_telegram
+COPY core ./core
 COPY flows ./flows
 COPY handoff ./handoff
 RUN pip install . \

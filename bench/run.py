@@ -46,7 +46,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.fake_telegram import FakeTelegram
+from fake_telegram import FakeTelegram
 
 REPO = Path(__file__).resolve().parents[1]
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -388,9 +388,9 @@ async def bench_claims(fake: FakeTelegram, work: Path, pg_url: str) -> dict[str,
     from sqlalchemy import func, select
     from sqlalchemy.engine import make_url
 
-    from bot.storage.db import Database
-    from bot.storage.migrate import upgrade
-    from bot.storage.models import Conversation, Parent
+    from core.storage.db import Database
+    from core.storage.migrate import upgrade
+    from core.storage.models import Conversation, Parent
     from flows.content import load_content
     from handoff import roster
 

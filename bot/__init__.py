@@ -1,1 +1,1 @@
-"""The edge: Telegram (polling and webhook), the aiohttp server, CLI, config and storage wiring."""
+"""The edge: Telegram (polling and webhook), the aiohttp server, the workers, the CLI, the demo."""

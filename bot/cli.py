@@ -1,21 +1,37 @@
-"""The ``parentline`` command: run the line, try the demo, check content, manage the roster."""
+"""The ``parentline`` command: run the line, try the demo, check config and content, manage the
+roster."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Coroutine, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.config import MISSING_TOKEN_HELP, Settings
+from core.config import (
+    MISSING_TOKEN_HELP,
+    Settings,
+    SettingsError,
+    load_settings,
+    unknown_variables,
+)
 
 
 def _settings() -> Settings:
-    return Settings()
+    """The settings; when a value cannot be used, one sentence per problem and exit 2."""
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print("Fix the setting(s) above; `parentline config check` lists every problem.",
+              file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def setup_logging(level: str = "INFO") -> None:
@@ -36,6 +52,8 @@ def cmd_run(_args: argparse.Namespace) -> int:
     if not settings.telegram_token:
         print(MISSING_TOKEN_HELP, file=sys.stderr)
         return 2
+    for unknown in unknown_variables(os.environ):
+        print(f"warning: {unknown}", file=sys.stderr)
     setup_logging(settings.log_level)
     from bot.app.runtime import LineRuntime
     from bot.web.extensions import default_extenders
@@ -67,6 +85,29 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from bot.demo.run import run_demo
 
     return asyncio.run(run_demo(port=args.port, open_browser=False))
+
+
+# --- config ---------------------------------------------------------------------------------
+
+
+def cmd_config_check(_args: argparse.Namespace) -> int:
+    """Unknown ``PARENTLINE_`` variables and bad values, one sentence each."""
+    unknown = unknown_variables(os.environ)
+    try:
+        settings: Settings | None = load_settings()
+        bad: list[str] = []
+    except SettingsError as exc:
+        settings, bad = None, exc.problems
+    for line in bad + unknown:
+        print(line)
+    if bad or unknown:
+        print(f"\n{len(bad)} bad value(s), {len(unknown)} unknown variable(s).")
+        return 1
+    if settings is not None and not settings.telegram_token:
+        print("note: PARENTLINE_TELEGRAM_TOKEN is not set; `parentline run` needs it "
+              "(`parentline demo` does not).")
+    print("config OK")
+    return 0
 
 
 # --- content ---------------------------------------------------------------------------------
@@ -145,8 +186,8 @@ def _split(value: str | None) -> list[str]:
 
 
 async def _with_db(fn_name: str, args: argparse.Namespace) -> int:
-    from bot.storage.db import Database
-    from bot.storage.migrate import upgrade
+    from core.storage.db import Database
+    from core.storage.migrate import upgrade
     from handoff import roster
 
     db = Database(_settings().database_url)
@@ -188,8 +229,8 @@ def cmd_staff(args: argparse.Namespace) -> int:
 
 
 def cmd_db_upgrade(_args: argparse.Namespace) -> int:
-    from bot.storage.db import Database
-    from bot.storage.migrate import upgrade
+    from core.storage.db import Database
+    from core.storage.migrate import upgrade
 
     async def go() -> None:
         db = Database(_settings().database_url)
@@ -213,6 +254,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="try it in a browser: no token, no server needed")
     demo.add_argument("--port", type=int, default=8080)
     demo.set_defaults(fn=cmd_demo)
+
+    config = sub.add_parser("config", help="the PARENTLINE_ settings")
+    cfsub = config.add_subparsers(dest="config_cmd", required=True)
+    cfsub.add_parser("check", help="name unknown PARENTLINE_ variables and explain bad values"
+                     ).set_defaults(fn=cmd_config_check)
 
     content = sub.add_parser("content", help="coordinator tools for content/")
     csub = content.add_subparsers(dest="content_cmd", required=True)

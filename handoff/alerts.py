@@ -17,12 +17,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from bot.app.context import Ctx
-from bot.storage.models import Conversation, Parent, Staff
+from core.context import Ctx
+from core.storage.models import Conversation, Parent, Staff
 from flows.events import Button, SendText
 from handoff import buttons as B
-from handoff import store
-from handoff.rules import best_specialist
+from handoff import queries
+from handoff.policy import best_specialist
 from handoff.speech import parent_label, staff_lang
 
 STAFF_CHAT_LANG = "en"
@@ -90,11 +90,11 @@ async def alert_waiting(
     fits, everyone on duty is alerted as in pull mode, so nobody waits unseen.
     """
     skip = set(exclude) | set(conv.declined_by or [])
-    duty = [s for s in await store.on_duty(ctx.session) if s.tg_user_id not in skip]
+    duty = [s for s in await queries.on_duty(ctx.session) if s.tg_user_id not in skip]
     if ctx.settings.assignment_mode == "push" and conv.status == "queued":
-        counts = await store.loads(ctx.session, [s.tg_user_id for s in duty])
-        views = [store.staff_view(s, counts[s.tg_user_id]) for s in duty]
-        best = best_specialist(store.queue_view(conv), views)
+        counts = await queries.loads(ctx.session, [s.tg_user_id for s in duty])
+        views = [queries.staff_view(s, counts[s.tg_user_id]) for s in duty]
+        best = best_specialist(queries.queue_view(conv), views)
         if best is not None:
             conv.offered_staff_id = best.id
             chosen = next(s for s in duty if s.tg_user_id == best.id)
@@ -120,7 +120,7 @@ async def _waiting_alert_on_its_way(ctx: Ctx, duty: list[Staff]) -> set[int]:
         for a in (*ctx.earlier, *ctx.actions)
         if isinstance(a, SendText) and a.chat_id in chats and a.meta.get("alert") == WAITING_ALERT
     }
-    return found | await store.waiting_alerts_pending(ctx.session, chats - found, WAITING_ALERT)
+    return found | await queries.waiting_alerts_pending(ctx.session, chats - found, WAITING_ALERT)
 
 
 ButtonsFor = Callable[[int, str], tuple[tuple[Button, ...], ...]]
@@ -144,7 +144,7 @@ async def notify_coordinators(
     builds buttons signed for each coordinator's own chat.
     """
     skip = set(exclude)
-    coords = [c for c in await store.coordinators(ctx.session) if c.tg_user_id not in skip]
+    coords = [c for c in await queries.coordinators(ctx.session) if c.tg_user_id not in skip]
     if on_duty_first and any(c.on_duty for c in coords):
         coords = [c for c in coords if c.on_duty]
     for c in coords:

@@ -11,11 +11,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.app.context import Ctx
-from bot.storage.models import Conversation, Parent, Staff
+from core.context import Ctx
+from core.storage.models import Conversation, Parent, Staff
 from flows.callbacks import decode
 from flows.events import AnswerCallback, Inbound
-from handoff import alerts, assign, coord, duty, ending, jobs, queue, relay, store, support
+from handoff import alerts, assign, coord, duty, ending, queries, queue, relay, support, timers
 from handoff import buttons as B
 from handoff import transfer as xfer
 from handoff.speech import parent_label, staff_lang, staff_say
@@ -38,7 +38,7 @@ __all__ = [
 
 async def open_conversation(ctx: Ctx, parent: Parent) -> Conversation | None:
     """The parent's queued or active conversation, if any."""
-    return await store.open_conversation_of(ctx.session, parent.id)
+    return await queries.open_conversation_of(ctx.session, parent.id)
 
 
 async def request_peer(
@@ -67,7 +67,7 @@ async def request_peer(
     if not created and not crisis:
         await queue.tell_position(ctx, parent, conv, "handoff.still_queued")
         return conv
-    duty_views = await store.duty_views(ctx.session)
+    duty_views = await queries.duty_views(ctx.session)
     if not any(not s.paused for s in duty_views) and not (crisis and duty_views):
         if created or not conv.after_hours:
             await queue.tell_nobody_on_duty(ctx, parent, conv)
@@ -119,7 +119,7 @@ async def escalate_crisis(
         evidence=list(evidence),
     )
     await ctx.cancel_jobs(kind=relay.QUIET_JOB, parent_id=parent.id)
-    conv = await store.open_conversation_of(ctx.session, parent.id)
+    conv = await queries.open_conversation_of(ctx.session, parent.id)
     if conv is not None and conv.status == "active":
         conv.crisis = True
         conv.priority = "crisis"
@@ -228,14 +228,14 @@ async def delivery_failed(ctx: Ctx, chat_id: int) -> None:
     if parent is None:
         return
     parent.unreachable = True
-    conv = await store.open_conversation_of(ctx.session, parent.id)
+    conv = await queries.open_conversation_of(ctx.session, parent.id)
     if conv is not None:
         await ending.end(ctx, conv, "unreachable")
 
 
 async def forget_parent(ctx: Ctx, parent: Parent) -> None:
     """Before /forget deletes the parent: end their conversation politely on the staff side."""
-    conv = await store.open_conversation_of(ctx.session, parent.id)
+    conv = await queries.open_conversation_of(ctx.session, parent.id)
     if conv is not None:
         await ending.end(ctx, conv, "forget")
     await ctx.cancel_jobs(parent_id=parent.id)
@@ -246,8 +246,8 @@ async def forget_parent(ctx: Ctx, parent: Parent) -> None:
 
 async def internal_job(ctx: Ctx, kind: str, payload: dict[str, Any]) -> None:
     """A job the handoff scheduled (``h.quiet``, ``h.stale``, ``h.shift``, ``h.idle``)."""
-    if kind in jobs.KINDS:
-        await jobs.run(ctx, kind, payload or {})
+    if kind in timers.KINDS:
+        await timers.run(ctx, kind, payload or {})
 
 
 # --- staff -----------------------------------------------------------------------------------
@@ -287,7 +287,7 @@ async def _target(ctx: Ctx, staff: Staff, ev: Inbound, cmd: str) -> Conversation
             return conv
         staff_say(ctx, staff, "staff.conv_not_yours")
         return None
-    active = await store.active_of(ctx.session, staff.tg_user_id)
+    active = await queries.active_of(ctx.session, staff.tg_user_id)
     if not active:
         staff_say(ctx, staff, "staff.no_active")
         return None
@@ -296,7 +296,7 @@ async def _target(ctx: Ctx, staff: Staff, ev: Inbound, cmd: str) -> Conversation
     lang, chat = staff_lang(staff), staff.tg_user_id
     rows = []
     for c in active:
-        parent = await store.parent_of(ctx.session, c)
+        parent = await queries.parent_of(ctx.session, c)
         rows.append((ctx.button(chat, parent_label(ctx, parent, lang), B.PICK, f"{cmd}:{c.id}"),))
     ctx.say(chat, "staff.which_conversation", lang, buttons=tuple(rows), command=cmd)
     return None

@@ -8,13 +8,13 @@ front of the queue without anyone being made to feel they failed.
 
 from __future__ import annotations
 
-from bot.app.context import Ctx
-from bot.storage.models import Conversation, Parent, RelayLink, Staff
+from core.context import Ctx
+from core.storage.models import Conversation, Parent, RelayLink, Staff
 from flows.events import SendText
-from handoff import alerts, queue, store
+from handoff import alerts, queries, queue
 from handoff import buttons as B
 from handoff.claim import claim, release
-from handoff.rules import pick_next
+from handoff.policy import pick_next
 from handoff.speech import parent_label, staff_lang, staff_say
 from handoff.summary import summary_text
 
@@ -63,7 +63,7 @@ async def joined(
     parent_key: str | None = None,
 ) -> None:
     """After a won claim or a transfer: summary to the specialist, hello to the parent."""
-    parent = await store.parent_of(ctx.session, conv)
+    parent = await queries.parent_of(ctx.session, conv)
     await send_summary(ctx, staff, conv, parent, intro=intro, from_name=from_name)
     if parent is None:
         return
@@ -106,12 +106,12 @@ async def take_next(ctx: Ctx, staff: Staff) -> None:
     if not staff.on_duty:
         staff_say(ctx, staff, "staff.not_on_duty")
         return
-    active = await store.active_count(ctx.session, staff.tg_user_id)
+    active = await queries.active_count(ctx.session, staff.tg_user_id)
     if active >= staff.max_active:
         staff_say(ctx, staff, "staff.at_cap", max_active=staff.max_active)
         return
-    views = [store.queue_view(c) for c in await store.queued(ctx.session)]
-    me = store.staff_view(staff, active)
+    views = [queries.queue_view(c) for c in await queries.queued(ctx.session)]
+    me = queries.staff_view(staff, active)
     tried: set[int] = set()
     while True:
         choice = pick_next(me, [v for v in views if v.id not in tried])
@@ -141,7 +141,7 @@ async def rematch(
         return
     if staff.tg_user_id not in (conv.declined_by or []):
         conv.declined_by = [*(conv.declined_by or []), staff.tg_user_id]
-    parent = await store.parent_of(ctx.session, conv)
+    parent = await queries.parent_of(ctx.session, conv)
     staff_say(ctx, staff, staff_key, who=_who(ctx, staff, parent))
     if parent is not None and not parent.unreachable:
         await queue.tell_position(ctx, parent, conv, parent_key)
@@ -167,7 +167,7 @@ async def decline(ctx: Ctx, staff: Staff, conv_id: int) -> None:
             conv.declined_by = [*(conv.declined_by or []), staff.tg_user_id]
         conv.offered_staff_id = None
         staff_say(ctx, staff, "staff.declined_offer")
-        parent = await store.parent_of(ctx.session, conv)
+        parent = await queries.parent_of(ctx.session, conv)
         await alerts.alert_waiting(ctx, conv, parent, exclude=[staff.tg_user_id])
         return
     staff_say(ctx, staff, "staff.already_taken")

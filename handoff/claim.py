@@ -17,9 +17,9 @@ from typing import Literal
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.models import Conversation, Staff
-from handoff.rules import has_room
-from handoff.store import active_count
+from core.storage.models import Conversation, Staff
+from handoff.policy import has_room
+from handoff.queries import active_count
 
 ClaimOutcome = Literal["won", "taken", "cap", "off_duty", "gone"]
 

@@ -5,10 +5,10 @@ Pseudonyms and waits only — no names of parents, no words of theirs.
 
 from __future__ import annotations
 
-from bot.app.context import Ctx
-from bot.storage.models import Staff
-from handoff import store
-from handoff.rules import order_queue
+from core.context import Ctx
+from core.storage.models import Staff
+from handoff import queries
+from handoff.policy import order_queue
 from handoff.speech import parent_label, staff_lang, staff_say
 
 
@@ -25,11 +25,11 @@ async def show_queue(ctx: Ctx, staff: Staff) -> None:
         staff_say(ctx, staff, "staff.coordinators_only")
         return
     lang = staff_lang(staff)
-    convs = {c.id: c for c in await store.queued(ctx.session)}
+    convs = {c.id: c for c in await queries.queued(ctx.session)}
     waiting = []
-    for i, v in enumerate(order_queue(store.queue_view(c) for c in convs.values()), start=1):
+    for i, v in enumerate(order_queue(queries.queue_view(c) for c in convs.values()), start=1):
         c = convs[v.id]
-        parent = await store.parent_of(ctx.session, c)
+        parent = await queries.parent_of(ctx.session, c)
         flag = ctx.text("staff.flag_crisis", lang) if c.priority == "crisis" else ""
         waiting.append(
             ctx.text(
@@ -43,16 +43,16 @@ async def show_queue(ctx: Ctx, staff: Staff) -> None:
             )
         )
     active = []
-    names = {s.tg_user_id: s.name for s in await store.on_duty(ctx.session)}
+    names = {s.tg_user_id: s.name for s in await queries.on_duty(ctx.session)}
     from sqlalchemy import select
 
-    from bot.storage.models import Conversation
+    from core.storage.models import Conversation
 
     rows = await ctx.session.scalars(
         select(Conversation).where(Conversation.status == "active").order_by(Conversation.id)
     )
     for c in rows:
-        parent = await store.parent_of(ctx.session, c)
+        parent = await queries.parent_of(ctx.session, c)
         sid = c.specialist_id or 0
         peer = names.get(sid)
         if peer is None:
@@ -84,8 +84,8 @@ async def show_who(ctx: Ctx, staff: Staff) -> None:
         staff_say(ctx, staff, "staff.coordinators_only")
         return
     lang = staff_lang(staff)
-    duty = await store.on_duty(ctx.session)
-    counts = await store.loads(ctx.session, [s.tg_user_id for s in duty])
+    duty = await queries.on_duty(ctx.session)
+    counts = await queries.loads(ctx.session, [s.tg_user_id for s in duty])
     lines = [
         ctx.text(
             "staff.who_line",

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.app.context import Ctx
-from bot.storage.models import Staff
+from core.context import Ctx
+from core.storage.models import Staff
 from handoff import buttons as B
-from handoff import relay, store, transfer
-from handoff.rules import order_queue
+from handoff import queries, relay, transfer
+from handoff.policy import order_queue
 from handoff.speech import parent_label, staff_lang, staff_say
 
 SHIFT_JOB = "h.shift"
@@ -43,12 +43,12 @@ async def on_duty(ctx: Ctx, staff: Staff) -> None:
 
 async def show_waiting(ctx: Ctx, staff: Staff, key: str) -> None:
     lang, chat = staff_lang(staff), staff.tg_user_id
-    convs = {c.id: c for c in await store.queued(ctx.session)}
-    ordered = order_queue(store.queue_view(c) for c in convs.values())
+    convs = {c.id: c for c in await queries.queued(ctx.session)}
+    ordered = order_queue(queries.queue_view(c) for c in convs.values())
     lines, rows = [], []
     for i, view in enumerate(ordered[:ONDUTY_LIST_MAX], start=1):
         conv = convs[view.id]
-        parent = await store.parent_of(ctx.session, conv)
+        parent = await queries.parent_of(ctx.session, conv)
         who = parent_label(ctx, parent, lang)
         minutes = max(0, int((ctx.now - conv.queued_at).total_seconds() // 60))
         flags = []

@@ -8,10 +8,10 @@ always after a crisis — where they are first asked how it ended, and coordinat
 
 from __future__ import annotations
 
-from bot.app.context import Ctx
-from bot.storage.models import Conversation, Parent, Staff
+from core.context import Ctx
+from core.storage.models import Conversation, Parent, Staff
 from flows.events import Button
-from handoff import alerts, queue, store
+from handoff import alerts, queries, queue
 from handoff import buttons as B
 from handoff.relay import QUIET_JOB
 from handoff.speech import parent_label, staff_lang, staff_say
@@ -39,7 +39,7 @@ async def end(ctx: Ctx, conv: Conversation, by: str) -> None:
     conv.status = "ended"
     conv.ended_at = ctx.now
     conv.ended_by = by
-    parent = await store.parent_of(ctx.session, conv)
+    parent = await queries.parent_of(ctx.session, conv)
     if parent is not None:
         await ctx.cancel_jobs(kind=QUIET_JOB, parent_id=parent.id)
         await ctx.cancel_jobs(kind=queue.STALE_JOB, parent_id=parent.id)
@@ -158,7 +158,7 @@ async def outcome(ctx: Ctx, staff: Staff, arg: str) -> None:
     if conv is None or value not in B.OUTCOMES:
         return
     conv.end_outcome = value
-    parent = await store.parent_of(ctx.session, conv)
+    parent = await queries.parent_of(ctx.session, conv)
     await ctx.audit(
         f"staff:{staff.tg_user_id}",
         "crisis_ended",

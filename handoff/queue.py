@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.app.context import Ctx
-from bot.storage.models import Conversation, Parent
+from core.context import Ctx
+from core.storage.models import Conversation, Parent
 from handoff import buttons as B
-from handoff import store
-from handoff.rules import can_take, meaningful_change, order_queue, speaks, wait_estimate
+from handoff import queries
+from handoff.policy import can_take, meaningful_change, order_queue, speaks, wait_estimate
 
 STALE_JOB = "h.stale"
 NOTE_MAX = 4000
@@ -24,9 +24,9 @@ async def _places(ctx: Ctx, queued: list[Conversation] | None = None
     """(position, rough minutes) of every queued conversation: one read of the queue and
     one of the roster, however long the queue."""
     if queued is None:
-        queued = list(await store.queued(ctx.session))
-    ordered = order_queue(store.queue_view(c) for c in queued)
-    duty = [s for s in await store.duty_views(ctx.session) if not s.paused]
+        queued = list(await queries.queued(ctx.session))
+    ordered = order_queue(queries.queue_view(c) for c in queued)
+    duty = [s for s in await queries.duty_views(ctx.session) if not s.paused]
     free = sum(max(0, s.max_active - s.active) for s in duty)
     return {c.id: (pos, wait_estimate(pos, free, len(duty)))
             for pos, c in enumerate(ordered, start=1)}
@@ -56,7 +56,7 @@ async def tell_position(ctx: Ctx, parent: Parent, conv: Conversation, key: str) 
 
 async def refresh_positions(ctx: Ctx) -> None:
     """After the queue moved, tell waiting parents whose place changed meaningfully."""
-    queued = list(await store.queued(ctx.session))
+    queued = list(await queries.queued(ctx.session))
     places = await _places(ctx, queued)
     for conv in queued:
         if conv.after_hours or conv.last_position_told is None:
@@ -64,7 +64,7 @@ async def refresh_positions(ctx: Ctx) -> None:
         pos, wait = places[conv.id]
         if not meaningful_change(conv.last_position_told, pos, conv.last_wait_told, wait):
             continue
-        parent = await store.parent_of(ctx.session, conv)
+        parent = await queries.parent_of(ctx.session, conv)
         if parent is None or parent.unreachable:
             continue
         key = "handoff.position_next" if pos == 1 else "handoff.position_update"
@@ -90,7 +90,7 @@ async def enqueue(
 ) -> tuple[Conversation, bool]:
     """The parent's open conversation (raised to crisis if asked), or a new queue entry."""
     crisis = priority == "crisis"
-    conv = await store.open_conversation_of(ctx.session, parent.id)
+    conv = await queries.open_conversation_of(ctx.session, parent.id)
     if conv is not None:
         if crisis:
             conv.priority = "crisis"
@@ -190,7 +190,7 @@ async def tell_nobody_on_duty(ctx: Ctx, parent: Parent, conv: Conversation) -> N
 
 async def ask_language_choice(ctx: Ctx, parent: Parent, conv: Conversation) -> bool:
     """If nobody on duty speaks the parent's language, let them choose; True if asked."""
-    duty = [s for s in await store.duty_views(ctx.session) if not s.paused]
+    duty = [s for s in await queries.duty_views(ctx.session) if not s.paused]
     if conv.any_language_ok or any(speaks(s, conv.lang) for s in duty):
         return False
     lang, chat = parent.lang, parent.chat_id
@@ -218,7 +218,7 @@ async def schedule_stale(ctx: Ctx, parent: Parent, conv: Conversation) -> None:
 
 
 async def anyone_can_take(ctx: Ctx) -> bool:
-    return any(can_take(s) for s in await store.duty_views(ctx.session))
+    return any(can_take(s) for s in await queries.duty_views(ctx.session))
 
 
 async def leave_queue(ctx: Ctx, parent: Parent, conv: Conversation) -> None:

@@ -13,11 +13,11 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from bot.app.context import Ctx, NotReadyYet
-from bot.storage.models import Conversation, HeldMessage, Parent, RelayLink, Staff
+from core.context import Ctx, NotReadyYet
+from core.storage.models import Conversation, HeldMessage, Parent, RelayLink, Staff
 from flows.events import RELAYABLE_MEDIA, CopyMessage, Inbound
 from handoff import buttons as B
-from handoff import store
+from handoff import queries
 from handoff.assign import link
 from handoff.speech import parent_label, staff_lang, staff_say
 
@@ -66,7 +66,7 @@ async def from_parent(ctx: Ctx, parent: Parent, conv: Conversation, ev: Inbound)
             ctx.say(parent.chat_id, "handoff.media_notice", lang)
     staff = await ctx.session.get(Staff, conv.specialist_id)
     staff_chat = conv.specialist_id
-    active = await store.active_count(ctx.session, staff_chat)
+    active = await queries.active_count(ctx.session, staff_chat)
     if staff is not None and await _needs_label(ctx, staff_chat, conv, active):
         staff_say(ctx, staff, "staff.relay_from", who=parent_label(ctx, parent, staff_lang(staff)))
     row = link(ctx, conv, staff_chat)
@@ -142,7 +142,7 @@ async def deliver(
     ctx: Ctx, staff: Staff, conv: Conversation, from_chat: int, message_id: int
 ) -> None:
     """Copy the specialist's message to the parent; note the first response time."""
-    parent = await store.parent_of(ctx.session, conv)
+    parent = await queries.parent_of(ctx.session, conv)
     if parent is None or parent.unreachable:
         staff_say(
             ctx, staff, "staff.parent_unreachable", who=parent_label(ctx, parent, staff_lang(staff))
@@ -228,7 +228,7 @@ async def from_staff(ctx: Ctx, staff: Staff, ev: Inbound) -> None:
             staff_say(ctx, staff, "staff.media_off")
             return
     conv = await conv_of_reply(ctx, staff, ev.reply_to_message_id)
-    active = await store.active_of(ctx.session, staff.tg_user_id)
+    active = await queries.active_of(ctx.session, staff.tg_user_id)
     if conv is not None and (conv.status != "active" or conv.specialist_id != staff.tg_user_id):
         staff_say(ctx, staff, "staff.conv_not_yours")
         return
@@ -252,7 +252,7 @@ async def ask_which(ctx: Ctx, staff: Staff, held: HeldMessage, active: list[Conv
     lang, chat = staff_lang(staff), staff.tg_user_id
     rows = []
     for c in active:
-        parent = await store.parent_of(ctx.session, c)
+        parent = await queries.parent_of(ctx.session, c)
         label = parent_label(ctx, parent, lang)
         rows.append((ctx.button(chat, label, B.TO, f"{held.id}:{c.id}"),))
     ctx.say(chat, "staff.which_parent", lang, reply_to=held.message_id, buttons=tuple(rows))
@@ -290,7 +290,7 @@ async def assign_held(ctx: Ctx, staff: Staff, arg: str) -> None:
         ctx,
         staff,
         "staff.held_sent",
-        who=parent_label(ctx, await store.parent_of(ctx.session, conv), staff_lang(staff)),
+        who=parent_label(ctx, await queries.parent_of(ctx.session, conv), staff_lang(staff)),
     )
 
 

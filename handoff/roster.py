@@ -13,8 +13,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.models import Staff
-from handoff.rules import EXPERIENCE, ROLES, invalid_experience
+from core.storage.models import STAFF_ROLES, Staff, StaffRole
+from handoff.policy import EXPERIENCE, invalid_experience
 
 
 class RosterError(ValueError):
@@ -34,6 +34,13 @@ def _clean_languages(languages: Iterable[str]) -> list[str]:
     return out or ["en"]
 
 
+def _role(role: str) -> StaffRole:
+    for known in STAFF_ROLES:
+        if role == known:
+            return known
+    raise RosterError(f'role "{role}" is not one of: {", ".join(sorted(STAFF_ROLES))}')
+
+
 async def add_staff(
     session: AsyncSession,
     tg_user_id: int,
@@ -50,8 +57,7 @@ async def add_staff(
         raise RosterError("--name is required: it is the display name parents see")
     if len(name) > 60:
         raise RosterError("--name is too long (60 characters at most)")
-    if role not in ROLES:
-        raise RosterError(f'role "{role}" is not one of: {", ".join(sorted(ROLES))}')
+    known_role = _role(role)
     if max_active < 1:
         raise RosterError("--max-active must be 1 or more")
     exp = [e.strip().lower() for e in experience if e.strip()]
@@ -66,7 +72,7 @@ async def add_staff(
         staff = Staff(tg_user_id=tg_user_id, created_at=now, on_duty=False, paused=False)
         session.add(staff)
     staff.name = name
-    staff.role = role
+    staff.role = known_role
     staff.languages = langs
     staff.experience = list(dict.fromkeys(exp))
     staff.max_active = max_active
@@ -86,7 +92,7 @@ async def remove_staff(session: AsyncSession, tg_user_id: int) -> bool:
     Their active conversations go back to the front of the queue first, so nobody is
     left talking to an account that no longer exists on the line.
     """
-    from handoff.store import requeue_all_of  # local: store imports rules only
+    from handoff.queries import requeue_all_of  # local: queries imports policy only
 
     staff = await session.get(Staff, tg_user_id)
     if staff is None:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.app.context import Ctx
-from bot.storage.models import Parent, Staff
+from core.context import Ctx
+from core.storage.models import Parent, Staff
 
 
 def staff_lang(staff: Staff) -> str:

@@ -8,8 +8,8 @@ peers. Staff-only: it is never sent to a group chat.
 
 from __future__ import annotations
 
-from bot.app.context import Ctx
-from bot.storage.models import Conversation, Parent
+from core.context import Ctx
+from core.storage.models import Conversation, Parent
 from handoff.speech import parent_label
 
 

@@ -7,10 +7,10 @@ kept under legal hold: /forget and retention leave it alone.
 
 from __future__ import annotations
 
-from bot.app.context import Ctx
-from bot.storage.models import Conversation, ReportDecision, Staff
+from core.context import Ctx
+from core.storage.models import Conversation, ReportDecision, Staff
 from flows.events import Button, CopyMessage, Inbound
-from handoff import alerts, store
+from handoff import alerts, queries
 from handoff import buttons as B
 from handoff.speech import staff_lang, staff_say
 from handoff.summary import summary_text
@@ -18,12 +18,13 @@ from handoff.summary import summary_text
 
 async def consult(ctx: Ctx, staff: Staff, conv: Conversation) -> None:
     """Bring in a coordinator (on duty if any) with the summary and a "help" button."""
-    parent = await store.parent_of(ctx.session, conv)
+    parent = await queries.parent_of(ctx.session, conv)
 
     def help_button(chat: int, lang: str) -> tuple[tuple[Button, ...], ...]:
         return ((ctx.text_button(chat, "staff.btn_help", lang, B.HELP, str(conv.id)),),)
 
-    coords = [c for c in await store.coordinators(ctx.session) if c.tg_user_id != staff.tg_user_id]
+    coords = [c for c in await queries.coordinators(ctx.session)
+              if c.tg_user_id != staff.tg_user_id]
     if any(c.on_duty for c in coords):
         coords = [c for c in coords if c.on_duty]
     if not coords:
@@ -100,7 +101,7 @@ def stop_advising(ctx: Ctx, coord: Staff) -> None:
 
 async def report(ctx: Ctx, staff: Staff, conv: Conversation) -> None:
     """``/report``: a pending decision row, and a coordinator brought in with buttons."""
-    parent = await store.parent_of(ctx.session, conv)
+    parent = await queries.parent_of(ctx.session, conv)
     pseudonym = parent.pseudonym if parent else "?"
     row = ReportDecision(
         at=ctx.now,

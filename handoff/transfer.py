@@ -7,12 +7,12 @@ parent is told kindly and keeps their place; nobody is shamed for a mismatch.
 
 from __future__ import annotations
 
-from bot.app.context import Ctx
-from bot.storage.models import Conversation, Staff
-from handoff import alerts, assign, queue, store
+from core.context import Ctx
+from core.storage.models import Conversation, Staff
+from handoff import alerts, assign, queries, queue
 from handoff import buttons as B
 from handoff.claim import move, release
-from handoff.rules import best_specialist, can_take
+from handoff.policy import best_specialist, can_take
 from handoff.speech import parent_label, staff_lang, staff_say
 
 NOTE_MAX = 500
@@ -29,16 +29,16 @@ async def offer_transfer(ctx: Ctx, staff: Staff, conv: Conversation, note: str) 
     add_handoff_note(conv, note)
     lang, chat = staff_lang(staff), staff.tg_user_id
     rows = []
-    for s in await store.on_duty(ctx.session):
+    for s in await queries.on_duty(ctx.session):
         if s.tg_user_id == staff.tg_user_id:
             continue
-        active = await store.active_count(ctx.session, s.tg_user_id)
-        if not can_take(store.staff_view(s, active)):
+        active = await queries.active_count(ctx.session, s.tg_user_id)
+        if not can_take(queries.staff_view(s, active)):
             continue
         label = ctx.text("staff.transfer_to", lang, name=s.name, active=active, max=s.max_active)
         rows.append((ctx.button(chat, label, B.XFER, f"{conv.id}:{s.tg_user_id}"),))
     rows.append((ctx.text_button(chat, "staff.btn_to_queue", lang, B.XFER_QUEUE, str(conv.id)),))
-    parent = await store.parent_of(ctx.session, conv)
+    parent = await queries.parent_of(ctx.session, conv)
     ctx.say(
         chat,
         "staff.transfer_choose",
@@ -88,7 +88,7 @@ async def to_queue(ctx: Ctx, staff: Staff, conv: Conversation, *, staff_key: str
     """Back to the front of the queue; the parent hears it kindly; others are alerted."""
     if not await release(ctx.session, conv.id, staff.tg_user_id):
         return
-    parent = await store.parent_of(ctx.session, conv)
+    parent = await queries.parent_of(ctx.session, conv)
     staff_say(ctx, staff, staff_key, who=parent_label(ctx, parent, staff_lang(staff)))
     if parent is not None and not parent.unreachable:
         await queue.tell_position(ctx, parent, conv, "handoff.back_in_queue")
@@ -118,9 +118,9 @@ async def hand_over_all(ctx: Ctx, staff: Staff) -> tuple[int, int]:
     Returns (handed to colleagues, back in the queue).
     """
     handed = queued = 0
-    for conv in await store.active_of(ctx.session, staff.tg_user_id):
-        views = [v for v in await store.duty_views(ctx.session) if v.id != staff.tg_user_id]
-        best = best_specialist(store.queue_view(conv), views)
+    for conv in await queries.active_of(ctx.session, staff.tg_user_id):
+        views = [v for v in await queries.duty_views(ctx.session) if v.id != staff.tg_user_id]
+        best = best_specialist(queries.queue_view(conv), views)
         to = await ctx.session.get(Staff, best.id) if best is not None else None
         if to is not None and await hand_to(ctx, staff, conv, to):
             handed += 1

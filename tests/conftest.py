@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.fake_telegram import FakeTelegram
+from fake_telegram import FakeTelegram
 
 # httpx (PTB's transport) and aiohttp honour HTTP(S)_PROXY; local servers must bypass it.
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")

@@ -11,16 +11,50 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run(*args: str, env: dict[str, str] | None = None,
+        cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("PARENTLINE_")}
     return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True,
-                          text=True, env={**base, **(env or {})}, cwd=REPO, timeout=120)
+                          text=True, env={**base, **(env or {})}, cwd=cwd, timeout=120)
 
 
 def test_missing_token_is_explained_not_a_traceback() -> None:
     res = run("run")
     assert res.returncode == 2
     assert "BotFather" in res.stderr and "parentline demo" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_config_check_names_unknown_variables_and_explains_bad_values(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("PARENTLINE_RETENTION_DAYZ=7\nPARENTLINE_WORKERS=0\n")
+    res = run("config", "check", cwd=tmp_path,
+              env={"PARENTLINE_TELEGRAM_TOKN": "1:x", "PARENTLINE_WEB_PORT": "80a"})
+    assert res.returncode == 1
+    lines = res.stdout.splitlines()
+    assert 'PARENTLINE_WEB_PORT="80a" is not a whole number.' in lines
+    assert 'PARENTLINE_WORKERS="0" must be at least 1.' in lines  # from .env
+    assert ("PARENTLINE_TELEGRAM_TOKN (in the environment) is not a setting and is ignored; "
+            "did you mean PARENTLINE_TELEGRAM_TOKEN?") in lines
+    assert ("PARENTLINE_RETENTION_DAYZ (in .env) is not a setting and is ignored; "
+            "did you mean PARENTLINE_RETENTION_DAYS?") in lines
+    assert "2 bad value(s), 2 unknown variable(s)." in lines
+    assert "Traceback" not in res.stdout + res.stderr
+
+
+def test_config_check_passes_and_ignores_the_scripts_variables(tmp_path: Path) -> None:
+    res = run("config", "check", cwd=tmp_path,
+              env={"PARENTLINE_VENV": ".venv", "PARENTLINE_TEST_POSTGRES_URL": "postgresql://x",
+                   "PARENTLINE_WEB_PORT": "8081"})
+    assert res.returncode == 0, res.stdout
+    assert res.stdout.splitlines()[-1] == "config OK"
+    assert "PARENTLINE_TELEGRAM_TOKEN is not set" in res.stdout
+
+
+def test_bad_value_at_run_is_one_sentence_not_a_traceback() -> None:
+    res = run("run", env={"PARENTLINE_TELEGRAM_TOKEN": "1:x", "PARENTLINE_ASSIGNMENT_MODE": "both"})
+    assert res.returncode == 2
+    first = res.stderr.splitlines()[0]
+    assert first == "PARENTLINE_ASSIGNMENT_MODE=\"both\" must be 'pull' or 'push'."
     assert "Traceback" not in res.stderr
 
 

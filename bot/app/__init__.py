@@ -1,1 +1,1 @@
-"""The application core: updates processed atomically, workers, sender, jobs."""
+"""The pipeline: updates processed atomically, workers, dispatch, sender, jobs."""

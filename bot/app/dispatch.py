@@ -15,8 +15,8 @@ from typing import Any
 
 from bot.app import flood, moderation
 from bot.app import parents as parents_mod
-from bot.app.context import Ctx
-from bot.storage.models import Conversation, Parent, Staff
+from core.context import Ctx
+from core.storage.models import Conversation, Parent, Staff
 from flows.callbacks import decode
 from flows.content.models import Region
 from flows.effects import (

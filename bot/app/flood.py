@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.app.context import Ctx
-from bot.storage.models import Conversation, Parent, RelayLink
+from core.context import Ctx
+from core.storage.models import Conversation, Parent, RelayLink
 from flows.events import Inbound, SendText
 
 WINDOW = timedelta(seconds=10)

@@ -14,9 +14,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select, update
 
-from bot.storage import inbox, outbox
-from bot.storage.db import Database
-from bot.storage.models import Conversation, Job, LoginToken, Parent
+from core.storage import inbox, outbox
+from core.storage.db import Database
+from core.storage.models import Conversation, Job, LoginToken, Parent
 from flows.safety import ask
 
 log = logging.getLogger(__name__)

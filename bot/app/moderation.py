@@ -11,8 +11,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.app.context import Ctx
-from bot.storage.models import Parent, Staff
+from core.context import Ctx
+from core.storage.models import Parent, Staff
 from flows.events import Inbound
 
 DEFAULT_HOURS = 24

@@ -11,11 +11,11 @@ from typing import Any
 from sqlalchemy import and_, bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.app.context import Ctx, NotReadyYet
-from bot.storage import outbox
-from bot.storage.models import Conversation, InboxRow, Job, Parent, SentMessage
+from core.context import Ctx, NotReadyYet
+from core.storage import outbox
+from core.storage.models import Conversation, InboxRow, Job, Parent, SentMessage
 from flows.events import DeleteMessage, Inbound
-from handoff.store import OPEN
+from handoff.queries import OPEN
 
 # No 0/O or 1/I: a pseudonym is read aloud between a specialist and a coordinator.
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"

@@ -20,14 +20,15 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import parents
-from bot.app.context import Ctx, write_counters
 from bot.app.dispatch import dispatch, screened_text
 from bot.app.parents import language_from_hint
-from bot.config import Settings
-from bot.storage import inbox, outbox, sqlite_fast
-from bot.storage.db import Database
-from bot.storage.models import InboxRow, OutboxRow, Parent, Staff
-from bot.telegram.parse import parse_update
+from bot.telegram.outgoing import add_actions
+from bot.telegram.updates import parse_update
+from core.config import Settings
+from core.context import Ctx, write_counters
+from core.storage import inbox, outbox, sqlite_fast
+from core.storage.db import Database
+from core.storage.models import InboxRow, OutboxRow, Parent, Staff
 from flows.content import ContentStore
 from flows.events import Action, AnswerCallback, Inbound, SendText
 from flows.safety import assess
@@ -114,7 +115,7 @@ class Processor:
             ctx = Ctx(session=session, now=now, settings=self.settings,
                       content=self.content.current, may_wait=may_wait)
             await dispatch(ctx, event_of(row))
-            await outbox.add_actions(session, ctx.actions, now)
+            await add_actions(session, ctx.actions, now)
             if ctx.drop_current_update:
                 await session.execute(delete(InboxRow).where(InboxRow.id == row_id))
             else:
@@ -166,7 +167,7 @@ class Processor:
                     done.append(row.id)
                     actions += ctx.actions
                 # One multi-row INSERT for every reply of the batch, in order.
-                await outbox.add_actions(session, actions, now)
+                await add_actions(session, actions, now)
                 pending: Sequence[OutboxRow] = ()
                 if self.handoff_rows is not None and actions:
                     targets = {getattr(a, "chat_id", None) for a in actions}
@@ -204,5 +205,5 @@ class Processor:
         if ev.callback_id:
             actions.append(AnswerCallback(ev.callback_id))
         async with self.db.tx() as session:
-            await outbox.add_actions(session, actions, now)
+            await add_actions(session, actions, now)
         self.after_commit()

@@ -26,13 +26,13 @@ from bot.app.processor import Processor
 from bot.app.ratelimit import LocalRateLimiter, SharedRateLimiter
 from bot.app.sender import Limiter, Sender
 from bot.app.workers import InboxWorkers, replica_id
-from bot.config import Settings
-from bot.storage import inbox, outbox
-from bot.storage.db import Database
-from bot.storage.migrate import upgrade
 from bot.telegram.client import Outcome, build_application, call, retry_after_seconds
 from bot.telegram.polling import Poller
 from bot.web.server import WEBHOOK_PATH, make_web_app
+from core.config import Settings
+from core.storage import inbox, outbox
+from core.storage.db import Database
+from core.storage.migrate import upgrade
 from flows import safety
 from flows.content import ContentStore
 

@@ -17,11 +17,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from bot.app.ratelimit import LocalRateLimiter
-from bot.storage import outbox
-from bot.storage.db import Database
-from bot.storage.inbox import enqueue_internal
-from bot.storage.models import OutboxRow
 from bot.telegram.client import Outcome
+from core.storage import outbox
+from core.storage.db import Database
+from core.storage.inbox import enqueue_internal
+from core.storage.models import OutboxRow
 
 log = logging.getLogger(__name__)
 

@@ -21,11 +21,11 @@ from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Protocol
 
-from bot.app.context import NotReadyYet
 from bot.app.processor import BatchFailed, RowByRow
-from bot.storage import inbox
-from bot.storage.db import Database
-from bot.storage.models import InboxRow
+from core.context import NotReadyYet
+from core.storage import inbox
+from core.storage.db import Database
+from core.storage.models import InboxRow
 
 log = logging.getLogger(__name__)
 

@@ -15,12 +15,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.app.runtime import LineRuntime
-from bot.config import DEFAULT_CONTENT_DIR, Settings
-from bot.fake_telegram import FakeTelegram
-from bot.storage.db import Database
-from bot.storage.migrate import upgrade
 from bot.web.dashboard.login import create_token, login_url
 from bot.web.extensions import default_extenders
+from core.config import DEFAULT_CONTENT_DIR, Settings
+from core.storage.db import Database
+from core.storage.migrate import upgrade
+from fake_telegram import FakeTelegram
 from handoff import roster
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from bot.demo.line import PARENT_ID, SPECIALIST_ID
 if TYPE_CHECKING:
     from bot.app.runtime import LineRuntime, WebExtender
     from bot.demo.line import DemoLine
-    from bot.fake_telegram.state import StoredMessage
+    from fake_telegram.state import StoredMessage
 
 PAGE = Path(__file__).parent / "templates" / "demo.html"
 WHO = {"parent": PARENT_ID, "specialist": SPECIALIST_ID}

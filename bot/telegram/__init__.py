@@ -1,1 +1,1 @@
-"""The Telegram adapter: parsing updates, calling the Bot API, polling."""
+"""The Telegram adapter: raw updates in (intake, updates), Bot API calls out (outgoing, client)."""

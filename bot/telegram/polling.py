@@ -19,11 +19,11 @@ from sqlalchemy import BigInteger, bindparam, cast
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.error import RetryAfter
 
-from bot.storage import sqlite_fast
-from bot.storage.db import Database, PerBackend
-from bot.storage.inbox import store_updates
-from bot.storage.models import KeyValue
 from bot.telegram.client import retry_after_seconds
+from bot.telegram.intake import store_updates
+from core.storage import sqlite_fast
+from core.storage.db import Database, PerBackend
+from core.storage.models import KeyValue
 
 log = logging.getLogger(__name__)
 

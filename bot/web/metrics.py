@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from sqlalchemy import func, select
 
-from bot.storage import inbox, outbox
-from bot.storage.models import Conversation, Staff
+from core.storage import inbox, outbox
+from core.storage.models import Conversation, Staff
 
 if TYPE_CHECKING:
     from bot.app.runtime import LineRuntime

@@ -16,8 +16,8 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.storage.db import Database
-from bot.storage.inbox import store_updates
+from bot.telegram.intake import store_updates
+from core.storage.db import Database
 
 log = logging.getLogger(__name__)
 

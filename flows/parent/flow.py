@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 
 LANGUAGES = ("en", "es")
 # Commands that still answer while a peer has the conversation; the rest is theirs.
-HANDOFF_COMMANDS = frozenset(
+COMMANDS_DURING_HANDOFF = frozenset(
     {"stop", "privacy", "crisis", "language", "forget", "help", "resources"}
 )
 # Flow data that survives /stop and /start (safety flags and answers we must not re-ask).
@@ -208,7 +208,7 @@ def handle(
 
 def _command(ctx: _Ctx) -> None:
     name = ctx.event.command or ""
-    if ctx.snap.in_handoff and name not in HANDOFF_COMMANDS:
+    if ctx.snap.in_handoff and name not in COMMANDS_DURING_HANDOFF:
         return
     handler = _COMMANDS.get(name)
     if handler is None:

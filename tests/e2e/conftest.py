@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from bot.app.runtime import LineRuntime
-from bot.config import Settings
-from bot.fake_telegram import FakeTelegram
-from bot.storage.db import Database
+from core.config import Settings
+from core.storage.db import Database
+from fake_telegram import FakeTelegram
 from handoff import roster
 
 PG_URL = os.environ.get("PARENTLINE_TEST_POSTGRES_URL", "")

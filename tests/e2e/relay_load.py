@@ -17,10 +17,10 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from bot.fake_telegram import FakeTelegram
-from bot.storage.db import Database
-from bot.storage.migrate import upgrade
-from bot.storage.models import Conversation, Parent
+from core.storage.db import Database
+from core.storage.migrate import upgrade
+from core.storage.models import Conversation, Parent
+from fake_telegram import FakeTelegram
 from handoff import roster
 
 PARENT_MARK = re.compile(r"\bp(\d+)#(\d+)\b")

@@ -16,8 +16,8 @@ from conftest import Line, line_settings
 from sqlalchemy import func, select
 
 from bot.app.runtime import LineRuntime
-from bot.fake_telegram import FakeTelegram
-from bot.storage.models import Conversation, InboxRow, Parent
+from core.storage.models import Conversation, InboxRow, Parent
+from fake_telegram import FakeTelegram
 
 KINDS = ["sticker", "photo", "voice", "video_note", "contact", "location", "poll"]
 

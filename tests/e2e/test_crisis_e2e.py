@@ -10,7 +10,7 @@ import pytest
 from conftest import Line, Person
 from sqlalchemy import select
 
-from bot.storage.models import AuditEntry, Conversation, Parent
+from core.storage.models import AuditEntry, Conversation, Parent
 
 SUICIDE = "i cant do this anymore. everyone would be better off without me"
 MEDICAL = "I can't do this anymore, I took all my pills"

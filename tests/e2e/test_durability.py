@@ -32,8 +32,8 @@ from relay_load import (
 from sqlalchemy import func, select
 
 from bot.app.runtime import LineRuntime
-from bot.fake_telegram import FakeTelegram
-from bot.storage.models import HeldMessage, InboxRow, OutboxRow
+from core.storage.models import HeldMessage, InboxRow, OutboxRow
+from fake_telegram import FakeTelegram
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,7 @@ from conftest import Line, Person
 from sqlalchemy import select
 
 from bot.app.runtime import LineRuntime
-from bot.storage.models import Conversation, Parent
+from core.storage.models import Conversation, Parent
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

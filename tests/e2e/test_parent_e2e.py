@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from bot.app.jobs import purge
 from bot.app.runtime import LineRuntime
-from bot.storage.models import Conversation, DailyStat, InboxRow, Job, Parent
+from core.storage.models import Conversation, DailyStat, InboxRow, Job, Parent
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -143,7 +143,7 @@ async def test_retention_purge_removes_text_and_keeps_counts(line: Line) -> None
 async def test_a_failing_update_does_not_hold_up_others_in_its_batch(line: Line) -> None:
     """Both rows are pending at start, so they share the first batch; the poison one
     (a job with a broken argument) rolls it back, and each goes on row by row."""
-    from bot.storage.inbox import enqueue_internal
+    from core.storage.inbox import enqueue_internal
 
     await line.runtime.stop()
     async with line.runtime.db.tx() as s:

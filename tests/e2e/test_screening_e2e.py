@@ -18,7 +18,7 @@ from conftest import Line, Person
 from sqlalchemy import select
 
 from bot.app.runtime import LineRuntime
-from bot.storage.models import AuditEntry, Conversation, Parent
+from core.storage.models import AuditEntry, Conversation, Parent
 from flows.safety import assess, assess_window
 
 GREY = [

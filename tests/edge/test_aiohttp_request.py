@@ -12,10 +12,10 @@ import asyncio
 import pytest
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 
-from bot.fake_telegram import FakeTelegram
 from bot.telegram import aiohttp_request
 from bot.telegram.aiohttp_request import AiohttpRequest
 from bot.telegram.client import build_application, call
+from fake_telegram import FakeTelegram
 
 USER = 4242
 

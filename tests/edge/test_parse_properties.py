@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.telegram.parse import chat_id_of, parse_update, sanitize
+from bot.telegram.updates import chat_id_of, parse_update, sanitize
 from flows.callbacks import MAX_BYTES, CallbackTooLong, decode, encode
 
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()

@@ -20,12 +20,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from bot.app.context import Ctx
-from bot.config import Settings
-from bot.storage import outbox
-from bot.storage.db import Database
-from bot.storage.migrate import upgrade
-from bot.storage.models import (
+from bot.telegram.outgoing import add_actions
+from core.config import Settings
+from core.context import Ctx
+from core.storage.db import Database
+from core.storage.migrate import upgrade
+from core.storage.models import (
     AuditEntry,
     Conversation,
     DailyStat,
@@ -625,7 +625,7 @@ async def test_a_surge_queues_one_waiting_alert_per_specialist_at_a_time(line: L
             parent = await session.get(Parent, parent_id)
             assert parent is not None
             await api.request_peer(ctx, parent)
-            await outbox.add_actions(session, ctx.actions, line.now)  # left undelivered
+            await add_actions(session, ctx.actions, line.now)  # left undelivered
             return list(ctx.actions)
 
     first = await talk_into_outbox(1)

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from bot.config import Settings
+from core.config import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 VAR = re.compile(r"PARENTLINE_[A-Z_]+")

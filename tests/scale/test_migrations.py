@@ -20,9 +20,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
-from bot.storage.db import Database
-from bot.storage.migrate import MIGRATIONS, alembic_config, upgrade
-from bot.storage.models import Base
+from core.storage.db import Database
+from core.storage.migrate import MIGRATIONS, alembic_config, upgrade
+from core.storage.models import Base
 
 PG_URL = os.environ.get("PARENTLINE_TEST_POSTGRES_URL", "")
 REPO = Path(__file__).resolve().parents[2]

@@ -47,11 +47,11 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from bot.fake_telegram import FakeTelegram
-from bot.fake_telegram.faults import RATE_LIMITED_METHODS
-from bot.storage.db import Database
-from bot.storage.migrate import upgrade
-from bot.storage.models import Conversation, Parent, Staff
+from core.storage.db import Database
+from core.storage.migrate import upgrade
+from core.storage.models import Conversation, Parent, Staff
+from fake_telegram import FakeTelegram
+from fake_telegram.faults import RATE_LIMITED_METHODS
 from flows.content import load_content
 from handoff import roster
 

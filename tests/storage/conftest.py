@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.storage.db import Database
-from bot.storage.migrate import upgrade
+from core.storage.db import Database
+from core.storage.migrate import upgrade
 
 PG_URL = os.environ.get("PARENTLINE_TEST_POSTGRES_URL", "")
 

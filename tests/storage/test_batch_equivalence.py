@@ -17,11 +17,12 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.app.processor import Processor
-from bot.config import Settings
-from bot.storage import inbox
-from bot.storage.db import Database
-from bot.storage.migrate import upgrade
-from bot.storage.models import Conversation, OutboxRow, Parent, Staff
+from bot.telegram.intake import store_updates
+from core.config import Settings
+from core.storage import inbox
+from core.storage.db import Database
+from core.storage.migrate import upgrade
+from core.storage.models import Conversation, OutboxRow, Parent, Staff
 from flows.callbacks import encode
 from flows.content import ContentStore
 from handoff import roster
@@ -115,7 +116,7 @@ async def _run(path: Path, batched: bool) -> dict[str, Any]:
             await roster.add_staff(s, SPECIALIST, "Alex", "specialist", ["en"], 2, [],
                                    datetime.now(UTC))
         for updates in (_interleaved(), _later()):
-            await inbox.store_updates(db, updates, datetime.now(UTC))
+            await store_updates(db, updates, datetime.now(UTC))
             if batched:
                 assert await processor.process_batch(500) == len(updates)
             else:

@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from bot.storage import inbox, outbox
-from bot.storage.db import Database
-from bot.storage.models import InboxRow, OutboxRow
+from bot.telegram.intake import store_updates
+from bot.telegram.outgoing import add_actions
+from core.storage import inbox, outbox
+from core.storage.db import Database
+from core.storage.models import InboxRow, OutboxRow
 from flows.events import Button, CopyMessage, SendText
 
 
@@ -29,8 +31,8 @@ def _update(uid: int, chat: int, text: str = "hi") -> dict:
 
 async def test_updates_are_deduplicated_and_names_dropped(db: Database) -> None:
     now = datetime.now(UTC)
-    assert await inbox.store_updates(db, [_update(1, 10), _update(2, 10)], now) == 2
-    assert await inbox.store_updates(db, [_update(2, 10), _update(3, 11)], now) == 1
+    assert await store_updates(db, [_update(1, 10), _update(2, 10)], now) == 2
+    assert await store_updates(db, [_update(2, 10), _update(3, 11)], now) == 1
     async with db.read() as s:
         rows = list(await s.scalars(select(InboxRow).order_by(InboxRow.id)))
     assert [r.dedupe_key for r in rows] == ["tg:1", "tg:2", "tg:3"]
@@ -41,7 +43,7 @@ async def test_updates_are_deduplicated_and_names_dropped(db: Database) -> None:
 
 async def test_pending_chats_oldest_first_and_rows_in_order(db: Database) -> None:
     now = datetime.now(UTC)
-    await inbox.store_updates(db, [_update(5, 20), _update(6, 21), _update(7, 20)], now)
+    await store_updates(db, [_update(5, 20), _update(6, 21), _update(7, 20)], now)
     assert await inbox.pending_chats(db, 10) == [20, 21]
     rows = await inbox.next_rows(db, 20)
     assert [r.dedupe_key for r in rows] == ["tg:5", "tg:7"]
@@ -69,7 +71,7 @@ async def test_concurrent_lease_has_one_winner(db: Database) -> None:
 async def test_outbox_orders_per_chat_and_splits_long_text(db: Database) -> None:
     now = datetime.now(UTC)
     async with db.tx() as s:
-        await outbox.add_actions(s, [
+        await add_actions(s, [
             SendText(1, "a" * 5000, buttons=((Button("ok", "x|y|z"),),)),
             SendText(2, "other chat"),
             CopyMessage(1, 2, 99, meta={"relay_link": 5}),
@@ -91,7 +93,7 @@ async def test_outbox_orders_per_chat_and_splits_long_text(db: Database) -> None
 async def test_retry_waits_and_dead_rows_unblock_the_chat(db: Database) -> None:
     now = datetime.now(UTC)
     async with db.tx() as s:
-        await outbox.add_actions(s, [SendText(3, "one"), SendText(3, "two")], now)
+        await add_actions(s, [SendText(3, "one"), SendText(3, "two")], now)
     (row,) = await outbox.due_rows(db, now, 10, busy=())
     await outbox.mark_retry(db, row, 5.0, "429", now)
     assert await outbox.due_rows(db, now, 10, busy=()) == []  # order kept: "two" waits too
@@ -105,7 +107,7 @@ async def test_retry_waits_and_dead_rows_unblock_the_chat(db: Database) -> None:
 
 async def test_purge_removes_processed_rows_past_retention(db: Database) -> None:
     old = datetime.now(UTC) - timedelta(days=40)
-    await inbox.store_updates(db, [_update(1, 1), _update(2, 1)], old)
+    await store_updates(db, [_update(1, 1), _update(2, 1)], old)
     async with db.tx() as s:
         await inbox.touch_processed(s, 1, old)
         n = await inbox.purge_processed(s, datetime.now(UTC) - timedelta(days=30))

@@ -13,10 +13,10 @@ from typing import Any
 
 from bot.app.ratelimit import LocalRateLimiter
 from bot.app.sender import GLITCH_EXPONENT, MAX_BACKOFF, CallHealth, Sender, give_up
-from bot.storage import outbox
-from bot.storage.db import Database
-from bot.storage.models import OutboxRow
 from bot.telegram.client import Outcome
+from bot.telegram.outgoing import add_actions
+from core.storage.db import Database
+from core.storage.models import OutboxRow
 from flows.events import SendText
 
 
@@ -56,8 +56,8 @@ async def test_waiting_for_a_busy_chat_does_not_hold_up_the_others(db: Database)
     messages must not queue behind them for a call slot."""
     now = datetime.now(UTC)
     async with db.tx() as s:
-        await outbox.add_actions(s, [SendText(1, f"busy {i}") for i in range(4)], now)
-        await outbox.add_actions(s, [SendText(100 + c, "hello") for c in range(12)], now)
+        await add_actions(s, [SendText(1, f"busy {i}") for i in range(4)], now)
+        await add_actions(s, [SendText(100 + c, "hello") for c in range(12)], now)
     order: list[int] = []  # chats, in the order Telegram heard from us
     all_sent = asyncio.Event()
 

@@ -1,6 +1,6 @@
 """The SQLite fast path stores exactly what SQLAlchemy would, and reads back the same.
 
-``bot.storage.sqlite_fast`` writes the busiest bookkeeping rows with sqlite3 directly.
+``core.storage.sqlite_fast`` writes the busiest bookkeeping rows with sqlite3 directly.
 If one of its values were formatted differently (a timestamp, a JSON document, a date),
 ORM reads and SQL comparisons (``received_at <= ?``) would quietly go wrong. So the same
 operations run once on the inline connection (fast path) and once through aiosqlite's
@@ -18,12 +18,14 @@ from typing import Any
 
 from sqlalchemy import select, text
 
-from bot.app.context import write_counters
-from bot.storage import inbox, outbox, sqlite_fast
-from bot.storage.db import AUTOCHECKPOINT_PAGES, Database
-from bot.storage.migrate import upgrade
-from bot.storage.models import Conversation, OutboxRow, Parent, RelayLink
+from bot.telegram.intake import store_updates
+from bot.telegram.outgoing import add_actions
 from bot.telegram.polling import save_offset_in
+from core.context import write_counters
+from core.storage import inbox, outbox, sqlite_fast
+from core.storage.db import AUTOCHECKPOINT_PAGES, Database
+from core.storage.migrate import upgrade
+from core.storage.models import Conversation, OutboxRow, Parent, RelayLink
 from flows.events import Button, CopyMessage, SendText
 
 # Not UTC on purpose: stored timestamps must come out in UTC either way.
@@ -47,14 +49,14 @@ def _update(uid: int, chat: int, text: str) -> dict[str, Any]:
 
 async def _exercise(db: Database) -> dict[str, Any]:
     updates = [_update(1, 10, "Olá — ¿qué tal? 🙂"), _update(2, 11, "x" * 5000), _update(3, 10, "")]
-    assert await inbox.store_updates(db, updates, NOW, then=partial(save_offset_in, offset=4)) == 3
-    assert await inbox.store_updates(db, updates[1:], NOW) == 0  # duplicates ignored
+    assert await store_updates(db, updates, NOW, then=partial(save_offset_in, offset=4)) == 3
+    assert await store_updates(db, updates[1:], NOW) == 0  # duplicates ignored
     async with db.tx() as s:
         await save_offset_in(s, 3)  # never moves back
         pending = await inbox.pending_rows(s, 10, exclude=[11])
         settled = await inbox.pending_rows(s, 10, settled_before=NOW - timedelta(seconds=1))
         await inbox.mark_processed(s, [p.id for p in pending], NOW)
-        await outbox.add_actions(s, [
+        await add_actions(s, [
             SendText(10, "hello", ((Button("Yes", "y|1|sig"),),)),
             CopyMessage(20, 10, 5, reply_to_message_id=7), SendText(11, "a" * 5000)], NOW)
         await write_counters(s, {(date(2026, 11, 25), "messages"): 2, (NOW.date(), "x"): 1})
@@ -137,7 +139,7 @@ async def test_the_wal_is_checkpointed_off_the_event_loop(tmp_path: Path) -> Non
             bound = (await s.execute(text("PRAGMA wal_autocheckpoint"))).scalar()
         assert bound == AUTOCHECKPOINT_PAGES
         for i in range(30):
-            await inbox.store_updates(db, [_update(100 + i, 10, "a" * 3000)], NOW)
+            await store_updates(db, [_update(100 + i, 10, "a" * 3000)], NOW)
         wal = path.with_name(path.name + "-wal")
         con = sqlite3.connect(path)
         try:

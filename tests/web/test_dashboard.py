@@ -18,15 +18,15 @@ import pytest
 from sqlalchemy import select, update
 from yarl import URL
 
-from bot.app.context import Ctx
 from bot.app.runtime import LineRuntime
-from bot.config import Settings
-from bot.fake_telegram import FakeTelegram
-from bot.storage import outbox
-from bot.storage.models import AuditEntry, Conversation, DailyStat, LoginToken, Parent, Staff
+from bot.telegram.outgoing import add_actions
 from bot.web.dashboard.auth import COOKIE_NAME
 from bot.web.dashboard.login import issue_login
 from bot.web.extensions import default_extenders
+from core.config import Settings
+from core.context import Ctx
+from core.storage.models import AuditEntry, Conversation, DailyStat, LoginToken, Parent, Staff
+from fake_telegram import FakeTelegram
 from handoff import roster
 
 COORD = 500
@@ -77,7 +77,7 @@ async def get_link(rt: LineRuntime, fake: FakeTelegram, staff_id: int) -> str:
             assert staff is not None
             ctx = Ctx(session=s, now=now, settings=rt.settings, content=rt.content.current)
             await issue_login(ctx, staff)
-            await outbox.add_actions(s, ctx.actions, now)
+            await add_actions(s, ctx.actions, now)
         rt.sender.wake.set()
     msg = await fake.wait_for_message(staff_id, "/dashboard/login?token=", timeout=10)
     found = LINK.search(msg["text"])

@@ -13,7 +13,6 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.models import Conversation, DailyStat, Parent, Staff
 from bot.web.dashboard.stats import (
     Series,
     SurveySummary,
@@ -22,8 +21,9 @@ from bot.web.dashboard.stats import (
     series,
     wait_summary,
 )
-from handoff.rules import queue_key
-from handoff.store import queue_view
+from core.storage.models import Conversation, DailyStat, Parent, Staff, StaffRole
+from handoff.policy import queue_key
+from handoff.queries import queue_view
 
 WINDOW_DAYS = 30
 
@@ -53,7 +53,7 @@ class QueueRow:
 @dataclass(frozen=True, slots=True)
 class DutyRow:
     name: str
-    role: str
+    role: StaffRole
     languages: tuple[str, ...]
     active: int
     max_active: int

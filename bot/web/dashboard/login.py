@@ -16,9 +16,9 @@ from urllib.parse import quote
 from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.app.context import Ctx
-from bot.storage.models import LoginToken, Staff
 from bot.web.dashboard.auth import LOGIN_MINUTES, token_hash
+from core.context import Ctx
+from core.storage.models import LoginToken, Staff
 
 LOGIN_PATH = "/dashboard/login"
 

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from bot.storage.models import AuditEntry, Staff
 from bot.web.dashboard import data
 from bot.web.dashboard.auth import COOKIE_NAME, make_cookie, read_cookie
 from bot.web.dashboard.content_status import content_status
 from bot.web.dashboard.login import consume_token
-from bot.web.dashboard.render import page, security_headers
+from bot.web.dashboard.templating import page, security_headers
+from core.storage.models import AuditEntry, Staff
 
 if TYPE_CHECKING:
     from bot.app.runtime import LineRuntime

@@ -1,1 +1,0 @@
-"""Storage wiring: tables, engine, migrations and the durable inbox/outbox."""

@@ -1,0 +1,1 @@
+"""Storage: tables, engine, migrations and the durable inbox/outbox (plain rows, no Telegram)."""

@@ -1,0 +1,469 @@
+"""Bot API methods, implemented over the ``World``.
+
+Each method takes the decoded parameters and returns the ``result`` value or
+raises ``ApiError`` with Telegram's status and wording. ``getUpdates`` is
+missing here on purpose: it long-polls, so it lives in ``server.py``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from fake_telegram.errors import ApiError, bad_request
+from fake_telegram.formatting import plain_text
+from fake_telegram.state import ChatRecord, StoredMessage, World, now_ts, require
+
+Params = dict[str, Any]
+Method = Callable[[World, Params], Any]
+
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+CALLBACK_DATA_LIMIT = 64
+_NOT_MODIFIED = (
+    "message is not modified: specified new message content and reply markup are "
+    "exactly the same as a current content and reply markup of the message"
+)
+_QUERY_INVALID = "query is too old and response timeout expired or query ID is invalid"
+_COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
+_UPLOAD_KINDS = {
+    "sendPhoto": "photo",
+    "sendDocument": "document",
+    "sendVoice": "voice",
+    "sendVideo": "video",
+    "sendAudio": "audio",
+    "sendSticker": "sticker",
+    "sendVideoNote": "video_note",
+}
+
+METHODS: dict[str, Method] = {}
+
+
+def method(name: str) -> Callable[[Method], Method]:
+    """Register a Bot API method under its Telegram name."""
+
+    def register(func: Method) -> Method:
+        METHODS[name] = func
+        return func
+
+    return register
+
+
+# -- validation helpers -------------------------------------------------------------
+
+
+def _text(params: Params, key: str = "text") -> tuple[str, str | None]:
+    text = params.get(key)
+    if not isinstance(text, str) or not text.strip():
+        raise bad_request("message text is empty")
+    parse_mode = params.get("parse_mode") or None
+    visible = plain_text(text, parse_mode)
+    if len(visible) > TEXT_LIMIT:
+        raise bad_request("message is too long")
+    if not visible.strip():
+        raise bad_request("message text is empty")
+    return text, parse_mode
+
+
+def _caption(params: Params) -> str | None:
+    caption = params.get("caption")
+    if caption is None:
+        return None
+    visible = plain_text(str(caption), params.get("parse_mode") or None)
+    if len(visible) > CAPTION_LIMIT:
+        raise bad_request("message caption is too long")
+    return str(caption)
+
+
+def _markup(params: Params) -> dict[str, Any] | None:
+    """Validate an inline keyboard the way Telegram does for the common mistakes."""
+    markup = params.get("reply_markup")
+    if markup is None:
+        return None
+    if not isinstance(markup, dict):
+        raise bad_request("can't parse reply keyboard markup JSON object")
+    for row in markup.get("inline_keyboard") or []:
+        for button in row:
+            if not button.get("text"):
+                raise bad_request("text buttons are unallowed in the inline keyboard")
+            data = button.get("callback_data")
+            if data is not None and not 1 <= len(str(data).encode()) <= CALLBACK_DATA_LIMIT:
+                raise bad_request("BUTTON_DATA_INVALID")
+            if data is None and not any(
+                k in button
+                for k in (
+                    "url",
+                    "web_app",
+                    "login_url",
+                    "switch_inline_query",
+                    "switch_inline_query_current_chat",
+                    "copy_text",
+                    "pay",
+                    "callback_game",
+                    "switch_inline_query_chosen_chat",
+                )
+            ):
+                raise bad_request("text buttons are unallowed in the inline keyboard")
+    return markup
+
+
+def _reply_to(world: World, chat: ChatRecord, params: Params) -> StoredMessage | None:
+    reply = params.get("reply_parameters")
+    allow_missing = bool(params.get("allow_sending_without_reply"))
+    target_id: Any = params.get("reply_to_message_id")
+    if isinstance(reply, dict):
+        target_id = reply.get("message_id")
+        allow_missing = bool(reply.get("allow_sending_without_reply", allow_missing))
+        if reply.get("chat_id") not in (None, chat.id):
+            other = world.resolve_chat(reply["chat_id"])
+            target = world.message(other.id, target_id)
+            require(
+                target is not None or allow_missing, bad_request("message to be replied not found")
+            )
+            return target
+    if target_id is None:
+        return None
+    target = world.message(chat.id, target_id)
+    require(target is not None or allow_missing, bad_request("message to be replied not found"))
+    return target
+
+
+def _bot_message(world: World, params: Params) -> StoredMessage:
+    """The bot's own message named by chat_id + message_id, for edits."""
+    if params.get("inline_message_id"):
+        raise bad_request("inline messages are not supported by the fake")
+    chat = world.writable_chat(params.get("chat_id"))
+    msg = world.message(chat.id, params.get("message_id"))
+    require(msg is not None, bad_request("message to edit not found"))
+    assert msg is not None
+    require(msg.from_bot, bad_request("message can't be edited"))
+    return msg
+
+
+# -- identity and lifecycle ---------------------------------------------------------
+
+
+@method("getMe")
+def get_me(world: World, params: Params) -> Any:
+    """The bot user; ``username`` is needed by CommandHandler."""
+    return {
+        **world.bot_user,
+        "can_join_groups": True,
+        "can_read_all_group_messages": False,
+        "supports_inline_queries": False,
+        "can_connect_to_business": False,
+        "has_main_web_app": False,
+    }
+
+
+@method("close")
+@method("logOut")
+def close(world: World, params: Params) -> Any:
+    """Accepted and ignored: the fake has nothing to hand over."""
+    return True
+
+
+@method("setWebhook")
+def set_webhook(world: World, params: Params) -> Any:
+    """Record the webhook; an empty url removes it (Telegram's semantics)."""
+    url = str(params.get("url") or "")
+    if url and not url.startswith(("http://", "https://")):
+        raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+    if params.get("drop_pending_updates"):
+        world.pending.clear()
+    hook = world.webhook
+    hook.url = url
+    hook.secret_token = params.get("secret_token") or None
+    hook.max_connections = int(params.get("max_connections") or 40)
+    if "allowed_updates" in params:
+        world.allowed_updates = params["allowed_updates"] or None
+        hook.allowed_updates = world.allowed_updates
+    hook.last_error_date = hook.last_error_message = None
+    world.notify()
+    return True
+
+
+@method("deleteWebhook")
+def delete_webhook(world: World, params: Params) -> Any:
+    """Remove the webhook so getUpdates works again."""
+    if params.get("drop_pending_updates"):
+        world.pending.clear()
+    world.webhook.url = ""
+    world.webhook.secret_token = None
+    world.notify()
+    return True
+
+
+@method("getWebhookInfo")
+def get_webhook_info(world: World, params: Params) -> Any:
+    """Webhook state including pending count and the last delivery error."""
+    hook = world.webhook
+    info: dict[str, Any] = {
+        "url": hook.url,
+        "has_custom_certificate": False,
+        "pending_update_count": len(world.pending),
+    }
+    if hook.url:
+        info["max_connections"] = hook.max_connections
+        if hook.allowed_updates:
+            info["allowed_updates"] = hook.allowed_updates
+    if hook.last_error_date is not None:
+        info["last_error_date"] = hook.last_error_date
+        info["last_error_message"] = hook.last_error_message
+    return info
+
+
+# -- sending -----------------------------------------------------------------------
+
+
+@method("sendMessage")
+def send_message(world: World, params: Params) -> Any:
+    """Send text; 400 over 4096 visible characters or with unparsable markup."""
+    chat = world.writable_chat(params.get("chat_id"))
+    text, parse_mode = _text(params)
+    msg = world.store(
+        chat,
+        sender=world.bot_user,
+        from_bot=True,
+        kind="text",
+        text=text,
+        parse_mode=parse_mode,
+        reply_markup=_markup(params),
+        reply_to=_reply_to(world, chat, params),
+        method="sendMessage",
+    )
+    return msg.to_api()
+
+
+def _send_upload(kind: str) -> Method:
+    def send(world: World, params: Params) -> Any:
+        chat = world.writable_chat(params.get("chat_id"))
+        tag = world.next_file_tag()
+        file = {"file_id": f"FAKE-bot-{kind}-{tag}", "file_unique_id": f"b{kind}{tag}"}
+        content: dict[str, Any] = {
+            kind: [{**file, "width": 800, "height": 800}] if kind == "photo" else file
+        }
+        msg = world.store(
+            chat,
+            sender=world.bot_user,
+            from_bot=True,
+            kind=kind,
+            caption=_caption(params),
+            content=content,
+            reply_markup=_markup(params),
+            reply_to=_reply_to(world, chat, params),
+            method=f"send{kind}",
+        )
+        return msg.to_api()
+
+    return send
+
+
+for _name, _kind in _UPLOAD_KINDS.items():
+    METHODS[_name] = _send_upload(_kind)
+
+
+def _copy(world: World, params: Params, *, forward: bool) -> StoredMessage:
+    chat = world.writable_chat(params.get("chat_id"))
+    source_chat = world.resolve_chat(params.get("from_chat_id"))
+    source = world.message(source_chat.id, params.get("message_id"))
+    missing = "message to forward not found" if forward else "message to copy not found"
+    require(source is not None, bad_request(missing))
+    assert source is not None
+    require(not source.kind.startswith("new_chat"), bad_request("message can't be copied"))
+    caption = source.caption
+    if not forward and source.kind != "text" and "caption" in params:
+        caption = _caption(params)
+    origin = None
+    if forward:
+        sender = source.sender or world.bot_user
+        origin = {"type": "user", "sender_user": sender, "date": source.date}
+    return world.store(
+        chat,
+        sender=world.bot_user,
+        from_bot=True,
+        kind=source.kind,
+        text=source.text,
+        caption=caption,
+        content=dict(source.content),
+        entities=source.entities,
+        reply_markup=None if forward else _markup(params),
+        reply_to=None if forward else _reply_to(world, chat, params),
+        forward_origin=origin,
+        copied_from=(source_chat.id, source.message_id),
+        method="forwardMessage" if forward else "copyMessage",
+    )
+
+
+@method("copyMessage")
+def copy_message(world: World, params: Params) -> Any:
+    """Copy any non-service message between chats; Telegram answers only the new id."""
+    return {"message_id": _copy(world, params, forward=False).message_id}
+
+
+@method("forwardMessage")
+def forward_message(world: World, params: Params) -> Any:
+    """Forward with ``forward_origin`` (which reveals the sender: handoff must use copy)."""
+    return _copy(world, params, forward=True).to_api()
+
+
+@method("editMessageText")
+def edit_message_text(world: World, params: Params) -> Any:
+    """Edit the bot's text; omitting reply_markup removes the keyboard, as on Telegram."""
+    msg = _bot_message(world, params)
+    require(msg.kind == "text", bad_request("there is no text in the message to edit"))
+    text, parse_mode = _text(params)
+    markup = _markup(params)
+    require(text != msg.text or markup != msg.reply_markup, bad_request(_NOT_MODIFIED))
+    msg.text = text
+    msg.parse_mode = parse_mode
+    msg.reply_markup = markup
+    msg.edits.append(text)
+    msg.edit_date = int(now_ts())
+    world.event("bot_edit", chat_id=msg.chat.id, message=msg.summary())
+    world.notify()
+    return msg.to_api()
+
+
+@method("editMessageReplyMarkup")
+def edit_message_reply_markup(world: World, params: Params) -> Any:
+    """Replace or remove the inline keyboard of the bot's message."""
+    msg = _bot_message(world, params)
+    markup = _markup(params)
+    current = msg.reply_markup if msg.buttons() else None
+    new = markup if markup and markup.get("inline_keyboard") else None
+    require(new != current, bad_request(_NOT_MODIFIED))
+    msg.reply_markup = new
+    msg.edit_date = int(now_ts())
+    world.event("bot_edit", chat_id=msg.chat.id, message=msg.summary())
+    world.notify()
+    return msg.to_api()
+
+
+@method("deleteMessage")
+def delete_message(world: World, params: Params) -> Any:
+    """Delete a message (the bot may delete either side in private chats)."""
+    chat = world.resolve_chat(params.get("chat_id"))
+    msg = world.message(chat.id, params.get("message_id"))
+    require(msg is not None, bad_request("message to delete not found"))
+    assert msg is not None
+    msg.deleted = True
+    world.event("delete", chat_id=chat.id, message_id=msg.message_id)
+    world.notify()
+    return True
+
+
+@method("answerCallbackQuery")
+def answer_callback_query(world: World, params: Params) -> Any:
+    """Answer a press once; a second answer or an unknown id gets Telegram's 400."""
+    record = world.callbacks.get(str(params.get("callback_query_id")))
+    require(record is not None and not record.answered, bad_request(_QUERY_INVALID))
+    assert record is not None
+    record.answered = True
+    record.answer = {
+        "text": params.get("text"),
+        "show_alert": bool(params.get("show_alert")),
+        "url": params.get("url"),
+    }
+    world.event("callback_answer", chat_id=record.chat_id, query_id=record.id, **record.answer)
+    world.notify()
+    return True
+
+
+@method("sendChatAction")
+def send_chat_action(world: World, params: Params) -> Any:
+    """Record "typing…"; still subject to the blocked/not-a-member checks."""
+    chat = world.writable_chat(params.get("chat_id"))
+    world.chat_actions.append((chat.id, str(params.get("action"))))
+    return True
+
+
+@method("leaveChat")
+def leave_chat(world: World, params: Params) -> Any:
+    """Leave a group; the bot then hears ``my_chat_member`` and can no longer post there."""
+    chat = world.resolve_chat(params.get("chat_id"))
+    require(
+        chat.type != "private", bad_request("chat member status can't be changed in private chats")
+    )
+    require(chat.bot_member, bad_request("chat not found"))
+    chat.bot_member = False
+    world.event("my_chat_member", chat_id=chat.id, old="member", new="left")
+    world.enqueue(
+        "my_chat_member",
+        {
+            "chat": chat.as_chat(),
+            "from": world.bot_user,
+            "date": int(now_ts()),
+            "old_chat_member": {"user": world.bot_user, "status": "member"},
+            "new_chat_member": {"user": world.bot_user, "status": "left"},
+        },
+    )
+    return True
+
+
+@method("getChat")
+def get_chat(world: World, params: Params) -> Any:
+    """``ChatFullInfo``; PTB 22 requires accent_color_id and max_reaction_count."""
+    chat = world.resolve_chat(params.get("chat_id"))
+    return {**chat.as_chat(), "accent_color_id": 0, "max_reaction_count": 11}
+
+
+@method("getChatMember")
+def get_chat_member(world: World, params: Params) -> Any:
+    """Membership as the fake knows it: every known user counts as a member."""
+    chat = world.resolve_chat(params.get("chat_id"))
+    try:
+        user = world.users[int(params.get("user_id") or 0)]
+    except (KeyError, ValueError):
+        raise bad_request("user not found") from None
+    if chat.type == "private" and chat.id != user.id:
+        raise bad_request("user not found")
+    return {"user": user.as_user(), "status": "member"}
+
+
+def _commands_key(params: Params) -> str:
+    scope = params.get("scope") or {}
+    return f"{scope.get('type', 'default')}:{params.get('language_code') or ''}"
+
+
+@method("setMyCommands")
+def set_my_commands(world: World, params: Params) -> Any:
+    """Store the command menu per scope and language."""
+    commands = params.get("commands") or []
+    for command in commands:
+        name = str(command.get("command", ""))
+        if not _COMMAND_NAME.match(name) or not command.get("description"):
+            raise bad_request("BOT_COMMAND_INVALID")
+    world.commands[_commands_key(params)] = list(commands)
+    return True
+
+
+@method("getMyCommands")
+def get_my_commands(world: World, params: Params) -> Any:
+    """The stored command menu for the scope and language."""
+    return world.commands.get(_commands_key(params), [])
+
+
+@method("deleteMyCommands")
+def delete_my_commands(world: World, params: Params) -> Any:
+    """Drop the command menu for the scope and language."""
+    world.commands.pop(_commands_key(params), None)
+    return True
+
+
+def find(name: str) -> str | None:
+    """The canonical method name; Telegram matches method names case-insensitively."""
+    if name in METHODS:
+        return name
+    lowered = name.lower()
+    return next((m for m in METHODS if m.lower() == lowered), None)
+
+
+def call(world: World, name: str, params: Params) -> Any:
+    """Run a synchronous method or raise 404 like Telegram for unknown names."""
+    canonical = find(name)
+    func = METHODS.get(canonical) if canonical else None
+    if func is None:
+        raise ApiError(404, "Not Found: method not found")
+    return func(world, params)
