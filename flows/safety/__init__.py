@@ -110,7 +110,10 @@ def combine(rules: Assessment, scores: Scores, model: RiskModel) -> Assessment:
     """
     t = model.thresholds
     t_crisis, t_concern, t_veto = t.crisis_for(scores.lang)
-    model_crisis = scores.crisis >= t_crisis
+    # The rules read negation and past history, the model cannot: when the rules saw a
+    # crisis phrase cancelled that way ("i dont want to die", "i used to cut"), a model
+    # crisis becomes a question rather than the full response.
+    model_crisis = scores.crisis >= t_crisis and scores.category not in rules.tempered
     doubted = (rules.crisis and scores.crisis < t_veto and not model_crisis and scores.complete
                and "medical_emergency" not in rules.categories)
     rules_crisis = rules.crisis and not doubted
@@ -130,6 +133,8 @@ def combine(rules: Assessment, scores: Scores, model: RiskModel) -> Assessment:
             evidence.append(f"model.{scores.category}")
     category = rules.category if rules_crisis else (categories[0] if crisis else None)
     concern = not crisis and (doubted or scores.crisis >= t_concern)
+    if concern and scores.category in rules.tempered:
+        evidence.append("rules.tempered")
     if doubted:
         evidence.append("model.doubt")
     elif concern:

@@ -53,6 +53,7 @@ class Assessment:
     wants_human: bool = False  # asks for a real person
     fear_of_report: bool = False  # afraid that asking for help brings a report
     concern_category: str | None = None  # what the concern is about (asked once per thing)
+    tempered: tuple[str, ...] = ()  # categories the rules saw negated or in the past
 
 
 def _mask(regex: re.Pattern[str] | None, text: str) -> str:
@@ -110,6 +111,14 @@ def _all_hit(rs: RuleSet, pat: Pattern, sentence: str) -> bool:
 Candidates = list[tuple[Rule, Pattern]]
 
 
+def _tempered(cands: Candidates, sentence: str) -> set[str]:
+    """Categories of crisis phrases that are there but were cancelled by negation or past
+    history ("i dont want to die", "i used to cut"). The model cannot read scope; this
+    tells it the rules did."""
+    return {rule.category for rule, pat in cands
+            if rule.category and all(regex.search(sentence) for regex in pat.parts)}
+
+
 def _crisis_hits(rs: RuleSet, cands: Candidates, sentence: str) -> list[Rule]:
     hits: list[Rule] = []
     if not cands:
@@ -154,6 +163,7 @@ def assess_with(rs: RuleSet, text: str, lang: str | None = None) -> Assessment:
     crisis_rules: dict[str, Rule] = {}
     boundary: dict[str, Rule] = {}
     minor = False
+    tempered: set[str] = set()
     minor_re = rs.scope.get("minor_self")
     for norm in normalize_variants(text, rs.textspeak):
         if minor_re is not None and minor_re.search(norm):
@@ -165,8 +175,12 @@ def assess_with(rs: RuleSet, text: str, lang: str | None = None) -> Assessment:
         exceptions = cands.get("clinical_exceptions", [])
         for sentence in sentences(norm):
             if crisis:
-                for rule in _crisis_hits(rs, crisis, _without_idioms(idioms, sentence)):
+                plain = _without_idioms(idioms, sentence)
+                found = _crisis_hits(rs, crisis, plain)
+                for rule in found:
                     crisis_rules.setdefault(rule.id, rule)
+                if not found:
+                    tempered |= _tempered(crisis, plain)
             if clinical and _first_match(exceptions, sentence) is None:
                 for rule, pat in clinical:
                     if rule.id not in boundary and all(r.search(sentence) for r in pat.parts):
@@ -186,6 +200,7 @@ def assess_with(rs: RuleSet, text: str, lang: str | None = None) -> Assessment:
         category=category,
         evidence=tuple(evidence),
         categories=tuple(c for c in CATEGORY_PRIORITY if c in categories),
+        tempered=tuple(sorted(tempered)) if category is None else (),
     )
 
 

@@ -155,7 +155,7 @@ def test_assessment_holds_no_text() -> None:
     assert isinstance(result, Assessment)
     assert set(Assessment.__slots__) == {
         "crisis", "clinical", "legal", "category", "evidence", "concern", "score", "categories",
-        "wants_human", "fear_of_report", "concern_category"}  # flags, ids and numbers only
+        "wants_human", "fear_of_report", "concern_category", "tempered"}  # no text
     assert all(isinstance(e, str) and " " not in e for e in result.evidence)
 
 
