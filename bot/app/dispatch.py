@@ -133,13 +133,15 @@ def screen(ctx: Ctx, parent: Parent, text: str) -> Assessment:
     if a.crisis:
         return a
     w = assess_window(ask.texts(window), parent.lang)
-    if w is None or not (w.crisis or (w.concern and not a.concern)):
+    if w is None or a.concern or not (w.crisis or w.concern):
         return a
+    # Messages read together are weaker evidence than one message: the window asks the
+    # parent directly, it never sends the full crisis response on its own.
     return Assessment(
-        crisis=w.crisis, clinical=a.clinical, legal=a.legal, category=w.category,
-        evidence=(*a.evidence, *w.evidence), concern=w.concern, score=max(a.score, w.score),
-        categories=w.categories, wants_human=a.wants_human, fear_of_report=a.fear_of_report,
-        concern_category=w.concern_category)
+        crisis=False, clinical=a.clinical, legal=a.legal, category=None,
+        evidence=(*a.evidence, *w.evidence), concern=True, score=max(a.score, w.score),
+        wants_human=a.wants_human, fear_of_report=a.fear_of_report,
+        concern_category=w.category or w.concern_category)
 
 
 def _forget_window(parent: Parent) -> None:

@@ -146,14 +146,13 @@ def _screen_sequence(messages: Sequence[str], lang: str | None) -> tuple[bool, b
     crisis = concern = False
     category: str | None = None
     for i, text in enumerate(messages):
-        found: list[Assessment | None] = [assess(text, lang)]
-        found.append(assess_window(messages[max(0, i + 1 - WINDOW) : i + 1], lang))
-        for a in found:
-            if a is None:
-                continue
-            if a.crisis and not crisis:
-                crisis, category = True, a.category
-            concern = concern or a.concern
+        a = assess(text, lang)
+        if a.crisis and not crisis:
+            crisis, category = True, a.category
+        concern = concern or a.concern
+        w = assess_window(messages[max(0, i + 1 - WINDOW) : i + 1], lang)
+        if w is not None:  # the window only ever asks (see bot.app.dispatch.screen)
+            concern = concern or w.crisis or w.concern
     return crisis, concern, category
 
 

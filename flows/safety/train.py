@@ -45,11 +45,14 @@ MIN_DF = 2
 MAX_ITER = 150
 L2 = 1e-6
 
-# Targets the thresholds are chosen for, on out-of-fold predictions (a margin under the
-# product's targets: ≤ 0.03 on everyday messages, ≤ 0.05 on idioms and mentions).
-MAX_CRISIS_FP_EVERYDAY = 0.015
-MAX_CRISIS_FP_HARD = 0.03
-MAX_CONCERN_EVERYDAY = 0.06
+# Targets the thresholds are chosen for, on out-of-fold predictions, a margin under the
+# product's: the full crisis response on <= 0.03 of everyday messages and <= 0.05 of
+# idioms and mentions; the direct question on <= 0.08 of everyday messages. (The first
+# model used 0.015, 0.03 and 0.06; its blind run showed those margins cost recall and
+# left the false-positive rates far under target: docs/safety-blind-eval.md.)
+MAX_CRISIS_FP_EVERYDAY = 0.025
+MAX_CRISIS_FP_HARD = 0.04
+MAX_CONCERN_EVERYDAY = 0.07
 MAX_ASK_FP = 0.03
 HARD_GROUPS = ("idiom", "media", "history", "diagnosis", "child_words", "grief")
 # A rule's medical emergency is never turned into a question: "are you thinking of ending

@@ -2,7 +2,7 @@
 
 The grey zone gets a plain question with three buttons; "yes" and "not sure" get the
 crisis response and the front of the queue, "no" a warm line; the question is not asked
-twice in a row. A plan told over three messages is caught, across a restart too. A
+twice in a row. A plan told over three messages is asked about, across a restart too. A
 parent afraid of being reported hears the honest privacy answer; one who types that
 they want a person is offered one. A specialist's "try melatonin at bedtime" is held.
 
@@ -62,12 +62,13 @@ def grey_message() -> str:
 
 
 def split_plan() -> list[str]:
-    """A plan where no message alone is a crisis (one may be worth a question), but the
-    three together are."""
+    """A plan where no message alone is a crisis or worth a question, but the three read
+    together are."""
     for plan in PLANS:
         alone = [assess(m, "en") for m in plan]
         together = assess_window(plan, "en")
-        if not any(a.crisis for a in alone) and together and together.crisis:
+        if (not any(a.crisis or a.concern for a in alone) and together
+                and (together.crisis or together.concern)):
             return plan
     raise AssertionError("no candidate plan is caught only when read together")
 
@@ -152,7 +153,12 @@ async def test_a_plan_told_over_three_messages_is_caught(line: Line, restart: bo
         if i < 2:
             reply = await parent.reads()
             assert "988" not in reply["text"]
-    await parent.reads(t(line, "crisis.suicide")[:40])
+            assert t(line, "safety.ask_directly")[:40] not in reply["text"]
+    # Read together, the three ask directly (the window never sends the full response
+    # on its own); the parent's "yes" does.
+    await parent.reads(t(line, "safety.ask_directly")[:40])
+    await parent.press("Yes")
+    await parent.reads("988")
     assert await crisis_conversation(line, 8310 + int(restart)) is not None
 
 
