@@ -36,6 +36,10 @@ GREY = [
     "i am so done with all of it",
 ]
 PLANS = [
+    ["my ex has the kids this weekend", "the house will be empty",
+     "nobody will find me until monday"],
+    ["i keep a list on my phone", "who gets the dog and who gets my car",
+     "it should all be sorted by friday"],
     ["the kids are asleep at my moms", "i have all of his pills in a cup",
      "im going to take them now"],
     ["i went to three pharmacies today", "now i have enough of them saved up",
@@ -66,8 +70,10 @@ def split_plan() -> list[str]:
     together are."""
     for plan in PLANS:
         alone = [assess(m, "en") for m in plan]
+        first_two = assess_window(plan[:2], "en")
         together = assess_window(plan, "en")
-        if (not any(a.crisis or a.concern for a in alone) and together
+        if (not any(a.crisis or a.concern for a in alone) and first_two and together
+                and not (first_two.crisis or first_two.concern)
                 and (together.crisis or together.concern)):
             return plan
     raise AssertionError("no candidate plan is caught only when read together")
