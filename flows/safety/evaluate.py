@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from flows.content.yamlio import load_yaml, plain
-from flows.safety import Assessment, assess, assess_window
+from flows.safety import assess, assess_window
 from flows.safety.nudge import looks_like_clinical_advice
 
 LANGS = ("en", "es")
