@@ -37,7 +37,7 @@ from flows.safety.model import (
     Thresholds,
 )
 
-TRAINER_VERSION = 1
+TRAINER_VERSION = 2
 CORPUS = "corpus"  # content/safety/corpus/*.jsonl
 MODEL_FILE = "risk-model.bin"  # content/safety/risk-model.bin
 SEED = 20261202
@@ -149,16 +149,6 @@ class _Design:
         self.xt = self.x.T.tocsr()
         self.n_features = n_features
 
-    def forward(self, wt: np.ndarray) -> np.ndarray:
-        """(heads, features) weights -> (heads, rows) scores."""
-        out: np.ndarray = (self.x @ wt.T).T
-        return out
-
-    def backward(self, g: np.ndarray) -> np.ndarray:
-        """(heads, rows) gradient of the scores -> (heads, features) gradient."""
-        out: np.ndarray = (self.xt @ g.T).T
-        return out
-
 
 def _targets(examples: list[Example]) -> tuple[np.ndarray, np.ndarray]:
     """Targets and a mask of which columns each row teaches."""
@@ -174,9 +164,13 @@ def _targets(examples: list[Example]) -> tuple[np.ndarray, np.ndarray]:
                 name = "fear_report" if head == "fear" else head
                 y[i, nc + k] = 1.0 if name in ex.asks else 0.0
                 mask[i, nc + k] = 1.0
+        k = BINARY_HEADS.index("advice")
         if ex.advice is not None:
-            k = BINARY_HEADS.index("advice")
             y[i, nc + k] = 1.0 if ex.advice else 0.0
+            mask[i, nc + k] = 1.0
+        elif ex.asks is not None and "clinical" not in ex.asks:
+            # Ordinary words that are not advice: without them the head has only seen
+            # specialists' replies about health, and "hi, I am Ana" looks like advice.
             mask[i, nc + k] = 1.0
     return y, mask
 

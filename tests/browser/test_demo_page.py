@@ -125,7 +125,7 @@ async def test_the_whole_path_from_parent_to_specialist_and_back(
     await bot_says(page, "parent", t("parent.welcome"))
     # something on their mind, then ideas and a topic
     await type_in(
-        page, "parent", "It has been a really long week and bedtime is a battle every night at home"
+        page, "parent", "It has been a really long week and I am worn out at home"
     )
     await bot_says(page, "parent", t("parent.ask_help"))
     await press(page, "parent", t("parent.buttons.ideas"))

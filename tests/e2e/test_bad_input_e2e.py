@@ -44,7 +44,7 @@ async def test_media_gets_a_kind_answer(line: Line, kind: str) -> None:
 
 async def test_edits_long_empty_rtl_forwarded_and_unknown(line: Line) -> None:
     parent = await _welcomed(line, 1102)
-    sent = parent.says("It has been a really long week and bedtime is a battle every night")
+    sent = parent.says("It has been a really long week and I am worn out")
     await parent.reads(t(line, "parent.ask_help")[:20])
     line.fake.user_edits(parent.id, sent["message_id"], "edited words")
     await parent.reads(t(line, "common.edited_ignored")[:20])
@@ -95,7 +95,7 @@ async def test_a_flood_is_slowed_and_still_screened(line: Line) -> None:
     for i in range(40):
         parent.says(f"message number {i} again and again")
     parent.says("i want to kill myself tonight")
-    other.says("It has been a really long week and bedtime is a battle every night")
+    other.says("It has been a really long week and I am worn out")
     await other.reads(t(line, "parent.ask_help")[:20])  # not crowded out
     # Replies to one chat go out at about one a second, so allow time.
     await parent.saw(t(line, "common.slow_down")[:20], timeout=30)

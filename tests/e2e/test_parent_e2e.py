@@ -35,7 +35,7 @@ async def _walk(line: Line, user_id: int, lang: str, place: str,
     parent.says("/start")
     await parent.reads(t(line, "parent.welcome", lang)[:40])
     await parent.saw(t(line, "privacy.short", lang)[:40])
-    parent.says("It has been a really long week and bedtime is a battle every night at home")
+    parent.says("It has been a really long week and I am worn out at home")
     await parent.reads(t(line, "parent.ask_help", lang)[:30])
     await parent.press(t(line, "parent.buttons.ideas", lang))
     await parent.reads(t(line, "parent.topic.choose", lang)[:30])
@@ -90,7 +90,7 @@ async def test_names_are_never_stored(line: Line) -> None:
 async def test_restart_mid_flow_resumes_where_the_parent_was(line: Line) -> None:
     parent = line.parent(504)
     parent.says("/start")
-    parent.says("It has been a really long week and bedtime is a battle every night at home")
+    parent.says("It has been a really long week and I am worn out at home")
     await parent.reads(t(line, "parent.ask_help")[:30])
     await line.runtime.stop()
 

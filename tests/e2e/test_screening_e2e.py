@@ -198,3 +198,18 @@ async def test_a_specialists_melatonin_advice_is_held(line: Line) -> None:
     peer.says("when my son could not sleep, what helped me was a boring bedtime routine")
     await parent.reads("boring bedtime routine")
     assert not any("melatonin" in x for x in parent.texts())
+
+
+async def test_with_a_specialist_the_person_asks_not_the_bot(line: Line) -> None:
+    peer = await on_duty(line)
+    parent = line.parent(8331)
+    parent.says("/talk")
+    await peer.reads("Parent ")
+    peer.says("/next")
+    await parent.reads("has joined")
+    text = grey_message()
+    parent.says(text)
+    note = await peer.reads("not sure about")
+    assert text[:20] not in note["text"]  # the note never carries the parent's words
+    await peer.fake.wait_until(lambda: any(text[:20] in x for x in peer.texts()), 10)
+    assert not any(t(line, "safety.ask_directly")[:40] in x for x in parent.texts())

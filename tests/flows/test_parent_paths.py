@@ -36,7 +36,7 @@ def _whole_path(content: Content, code: str, lang: str, zip_or_state: str) -> Ch
     assert chat.t("parent.invite") in chat.all_text()
     assert chat.snap.state == "welcomed"
 
-    chat.say("It has been a really long week and bedtime is a battle every night at home")
+    chat.say("It has been a really long week and I am worn out at home")
     assert chat.snap.state == "listening"
     assert chat.t("parent.ask_help") in chat.all_text()
     assert chat.is_reflection(chat.texts()[0])

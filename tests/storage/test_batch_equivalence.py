@@ -35,7 +35,7 @@ SCRIPTS: dict[int, list[str]] = {
     # Takes conversation 2 (501's request, after 502's crisis opened conversation 1).
     SPECIALIST: ["/onduty", "hello?", "/queue", "still nobody?", "TAKE 2",
                  "I hear you, that is a lot", "/end"],
-    501: ["/start", "It has been a really long week and bedtime is a battle every night at home",
+    501: ["/start", "It has been a really long week and I am worn out at home",
           "My son has tantrums every single night", "/talk", "are you there?", "thank you",
           "ok bye"],
     502: ["/start", "I want to kill myself tonight", "sorry, I am still here"],
