@@ -46,12 +46,13 @@ MAX_ITER = 150
 L2 = 1e-6
 
 # Targets the thresholds are chosen for, on out-of-fold predictions, a margin under the
-# product's: the full crisis response on <= 0.03 of everyday messages and <= 0.05 of
-# idioms and mentions; the direct question on <= 0.08 of everyday messages. (The first
-# model used 0.015, 0.03 and 0.06; its blind run showed those margins cost recall and
-# left the false-positive rates far under target: docs/safety-blind-eval.md.)
-MAX_CRISIS_FP_EVERYDAY = 0.025
-MAX_CRISIS_FP_HARD = 0.04
+# product's (the full crisis response on <= 0.03 of everyday messages and <= 0.05 of
+# idioms and mentions; the direct question on <= 0.08 of everyday messages). The full
+# response is kept rare on everyday text: a parent who shares a strength ("I keep going")
+# and gets the crisis lines feels unheard, while the direct question catches the rest.
+# (History of these numbers, and what the blind runs showed: docs/safety-blind-eval.md.)
+MAX_CRISIS_FP_EVERYDAY = 0.015
+MAX_CRISIS_FP_HARD = 0.03
 MAX_CONCERN_EVERYDAY = 0.07
 MAX_ASK_FP = 0.03
 HARD_GROUPS = ("idiom", "media", "history", "diagnosis", "child_words", "grief")

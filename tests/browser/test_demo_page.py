@@ -133,7 +133,7 @@ async def test_the_whole_path_from_parent_to_specialist_and_back(
     await press(page, "parent", title)
     # a common topic gets the normalizing message
     await bot_says(page, "parent", t("parent.topic.normalize"))
-    await type_in(page, "parent", "I keep going and I ask for help when I need it")
+    await type_in(page, "parent", "I am patient with them and I ask for help when I need it")
     await bot_says(page, "parent", t("parent.strengths.thanks"))
     await press(page, "parent", "1")
     await bot_says(page, "parent", t("parent.checkin.offer"))

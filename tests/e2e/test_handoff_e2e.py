@@ -162,8 +162,8 @@ async def test_replies_are_routed_and_ambiguous_messages_held(line: Line) -> Non
     await ana.fake.wait_until(lambda: len(copies(ana)) >= 2, 10)
     await asyncio.sleep(0.3)  # the relay link is recorded when Telegram answers
     first = next(m for m in copies(ana) if "first parent" in (m["text"] or ""))
-    ana.says("answer for the first", reply_to=first["message_id"])
-    await p1.reads("answer for the first")
+    ana.says("I am with you, first parent", reply_to=first["message_id"])
+    await p1.reads("I am with you, first parent")
     ana.says("who gets this?")
     await ana.reads("Which parent is this message for")
     assert not any("who gets this" in x for x in p1.texts() + p2.texts())

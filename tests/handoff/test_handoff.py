@@ -513,7 +513,8 @@ async def test_replies_route_and_ambiguous_message_is_held_then_assigned(line: L
     await line.parent(1, text(P1, "from one"))
     await line.parent(2, text(P2, "from two"))
     reply_to_2 = line.last_id(BEN, lambda a: isinstance(a, CopyMessage) and a.from_chat_id == P2)
-    acts = await line.staff(BEN, text(BEN, "answer for two", reply_to=reply_to_2))
+    acts = await line.staff(BEN, text(BEN, "thanks for telling me, second parent",
+                                      reply_to=reply_to_2))
     assert copies_to(acts, P2) and not copies_to(acts, P1)
 
     acts = await line.staff(BEN, text(BEN, "who is this for?"))
