@@ -43,7 +43,7 @@ async def _walk(line: Line, user_id: int, lang: str, place: str,
     topic = next(tp for tp in content.topics if tp.id == "tantrums")
     await parent.press(topic.title[lang])
     await parent.reads(topic.strength_question[lang][:30])
-    parent.says("I stay calm most nights and I keep trying")
+    parent.says("I stay calm and I make him laugh")
     await parent.reads(t(line, "parent.strengths.thanks", lang)[:30])
     await parent.reads(topic.next_steps[lang][0][:30])
     await parent.press("1")
