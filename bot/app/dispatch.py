@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bot.app import flood, moderation
+from bot.app import flood, staff_router
 from bot.app import parents as parents_mod
 from core.context import Ctx
 from core.storage.models import Conversation, Parent, Staff
@@ -71,17 +71,7 @@ async def dispatch(ctx: Ctx, ev: Inbound) -> None:
     if ctx.staff_ids is None or ev.user_id in ctx.staff_ids:
         staff = await ctx.session.get(Staff, ev.user_id)
     if staff is not None:
-        if ev.kind == "edited":
-            return  # an edit can't be un-sent to the parent; the specialist sends again
-        if ev.kind == "command" and ev.command in ("block", "unblock"):
-            await moderation.block_command(ctx, staff, ev)
-            return
-        if ev.kind == "command" and ev.command == "dashboard":
-            from bot.web.dashboard.login import issue_login
-
-            await issue_login(ctx, staff)
-            return
-        await handoff.staff_event(ctx, staff, ev)
+        await staff_router.staff_event(ctx, staff, ev)
         return
     await parent_event(ctx, ev)
 
