@@ -20,16 +20,25 @@ from handoff import buttons as B
 from handoff import transfer as xfer
 from handoff.speech import parent_label, staff_lang, staff_say
 
-__all__ = [
+__all__ = [  # the staff commands' table is bot/app/staff_router.STAFF_COMMANDS
     "delivery_failed",
     "escalate_crisis",
     "forget_parent",
     "internal_job",
+    "off_duty",
+    "on_conversation",
+    "on_duty",
     "open_conversation",
     "parent_button",
     "parent_event",
+    "pause",
     "request_peer",
+    "show_queue",
+    "show_who",
     "staff_event",
+    "staff_help",
+    "take_next",
+    "unknown_command",
 ]
 
 
@@ -256,12 +265,13 @@ _PICK_ANY = {"end", "transfer", "consult", "report"}
 
 
 async def staff_event(ctx: Ctx, staff: Staff, ev: Inbound) -> None:
-    """Everything a staff member sends in their private chat with the bot."""
+    """A staff member's button, message or edit in their private chat with the bot.
+
+    Commands do not come here: ``bot/app/staff_router.py`` holds the one table of staff
+    commands and calls the handlers below (``on_duty`` ... ``staff_help``)."""
     staff.last_active_at = ctx.now
     if ev.kind == "callback":
         await _staff_button(ctx, staff, ev)
-    elif ev.kind == "command":
-        await _staff_command(ctx, staff, ev)
     elif ev.kind in ("text", "media"):
         await _staff_message(ctx, staff, ev)
     elif ev.kind == "edited":
@@ -313,30 +323,59 @@ async def _run_on(ctx: Ctx, staff: Staff, cmd: str, conv: Conversation, note: st
         await support.report(ctx, staff, conv)
 
 
-async def _staff_command(ctx: Ctx, staff: Staff, ev: Inbound) -> None:
+# --- staff commands: each ``(ctx, staff, ev)``, listed by name in bot/app/staff_router.py ----
+
+
+async def on_duty(ctx: Ctx, staff: Staff, ev: Inbound) -> None:
+    """/onduty"""
+    await duty.on_duty(ctx, staff)
+
+
+async def off_duty(ctx: Ctx, staff: Staff, ev: Inbound) -> None:
+    """/offduty"""
+    await duty.off_duty(ctx, staff)
+
+
+async def pause(ctx: Ctx, staff: Staff, ev: Inbound) -> None:
+    """/pause"""
+    await duty.pause(ctx, staff)
+
+
+async def take_next(ctx: Ctx, staff: Staff, ev: Inbound) -> None:
+    """/next: the longest-waiting parent this specialist can take."""
+    await assign.take_next(ctx, staff)
+
+
+async def on_conversation(ctx: Ctx, staff: Staff, ev: Inbound) -> None:
+    """/end, /transfer, /consult, /report: on the replied-to or only conversation, or ask."""
     cmd = ev.command or ""
-    if cmd == "onduty":
-        await duty.on_duty(ctx, staff)
-    elif cmd == "offduty":
-        await duty.off_duty(ctx, staff)
-    elif cmd == "pause":
-        await duty.pause(ctx, staff)
-    elif cmd == "next":
-        await assign.take_next(ctx, staff)
-    elif cmd in _PICK_ANY:
-        conv = await _target(ctx, staff, ev, cmd)
-        if conv is not None:
-            await _run_on(ctx, staff, cmd, conv, ev.args)
-    elif cmd == "queue":
-        await coord.show_queue(ctx, staff)
-    elif cmd == "who":
-        await coord.show_who(ctx, staff)
-    elif cmd in ("help", "start"):
-        staff_say(ctx, staff, "staff.help")
-        if staff.role == "coordinator":
-            staff_say(ctx, staff, "staff.help_coordinator")
-    else:
+    if cmd not in _PICK_ANY:
         staff_say(ctx, staff, "staff.unknown_command")
+        return
+    conv = await _target(ctx, staff, ev, cmd)
+    if conv is not None:
+        await _run_on(ctx, staff, cmd, conv, ev.args)
+
+
+async def show_queue(ctx: Ctx, staff: Staff, ev: Inbound) -> None:
+    """/queue"""
+    await coord.show_queue(ctx, staff)
+
+
+async def show_who(ctx: Ctx, staff: Staff, ev: Inbound) -> None:
+    """/who"""
+    await coord.show_who(ctx, staff)
+
+
+async def staff_help(ctx: Ctx, staff: Staff, ev: Inbound) -> None:
+    """/help and /start; coordinators also get their own commands."""
+    staff_say(ctx, staff, "staff.help")
+    if staff.role == "coordinator":
+        staff_say(ctx, staff, "staff.help_coordinator")
+
+
+async def unknown_command(ctx: Ctx, staff: Staff, ev: Inbound) -> None:
+    staff_say(ctx, staff, "staff.unknown_command")
 
 
 async def _staff_button(ctx: Ctx, staff: Staff, ev: Inbound) -> None:

@@ -13,25 +13,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bot.app import flood, moderation
+from bot.app import flood, staff_router
 from bot.app import parents as parents_mod
+from bot.app.effect_handlers import apply_effect
 from core.context import Ctx
 from core.storage.models import Conversation, Parent, Staff
 from flows.callbacks import decode
 from flows.content.models import Region
-from flows.effects import (
-    CancelCheckins,
-    Effect,
-    ForgetConfirmed,
-    LanguageChanged,
-    LeaveQueue,
-    PlanChosen,
-    RequestPeer,
-    ResourcesShared,
-    ScheduleCheckin,
-    SetRegion,
-    TopicChosen,
-)
 from flows.events import AnswerCallback, Inbound, LeaveChat, SendText
 from flows.parent import flow as parent_flow
 from flows.safety import Assessment, ask, assess, assess_window
@@ -71,17 +59,7 @@ async def dispatch(ctx: Ctx, ev: Inbound) -> None:
     if ctx.staff_ids is None or ev.user_id in ctx.staff_ids:
         staff = await ctx.session.get(Staff, ev.user_id)
     if staff is not None:
-        if ev.kind == "edited":
-            return  # an edit can't be un-sent to the parent; the specialist sends again
-        if ev.kind == "command" and ev.command in ("block", "unblock"):
-            await moderation.block_command(ctx, staff, ev)
-            return
-        if ev.kind == "command" and ev.command == "dashboard":
-            from bot.web.dashboard.login import issue_login
-
-            await issue_login(ctx, staff)
-            return
-        await handoff.staff_event(ctx, staff, ev)
+        await staff_router.staff_event(ctx, staff, ev)
         return
     await parent_event(ctx, ev)
 
@@ -277,43 +255,6 @@ def _region(parent: Parent) -> Region | None:
     if not (parent.region_zip or parent.region_state or parent.region_county):
         return None
     return Region(zip=parent.region_zip, state=parent.region_state, county=parent.region_county)
-
-
-async def apply_effect(ctx: Ctx, parent: Parent, effect: Effect) -> None:
-    if isinstance(effect, RequestPeer):
-        await handoff.request_peer(ctx, parent, experience=effect.experience, note=effect.note)
-        parent.flow_state = HANDED_OFF
-    elif isinstance(effect, LeaveQueue):
-        conv = await handoff.open_conversation(ctx, parent)
-        if conv is not None:  # the same as the parent sending /stop to the handoff
-            await handoff.parent_event(ctx, parent, conv, Inbound(
-                kind="command", command="stop", chat_id=parent.chat_id,
-                user_id=parent.tg_user_id))
-    elif isinstance(effect, SetRegion):
-        parent.region_zip, parent.region_state, parent.region_county = (
-            effect.zip, effect.state, effect.county)
-    elif isinstance(effect, ScheduleCheckin):
-        if not parent.no_checkin:
-            await ctx.schedule("checkin", effect.due_at, chat_id=parent.chat_id,
-                               parent_id=parent.id, payload={"key": effect.key})
-    elif isinstance(effect, CancelCheckins):
-        await ctx.cancel_jobs(kind="checkin", parent_id=parent.id)
-    elif isinstance(effect, ForgetConfirmed):
-        await handoff.forget_parent(ctx, parent)
-        await parents_mod.forget_parent(ctx, parent)
-        ctx.drop_current_update = True
-    elif isinstance(effect, ResourcesShared):
-        await ctx.bump("resources_shared", len(effect.ids))
-        before = parent.flow_data.get("resources_shared", [])
-        shared = list(dict.fromkeys([*before, *effect.ids]))[-30:]
-        parent.flow_data = {**parent.flow_data, "resources_shared": shared}
-    elif isinstance(effect, TopicChosen):
-        await ctx.bump(f"topic:{effect.id}")
-        parent.flow_data = {**parent.flow_data, "topic": effect.id}
-    elif isinstance(effect, PlanChosen):
-        await ctx.bump("plans_chosen")
-    elif isinstance(effect, LanguageChanged):
-        parent.lang = effect.lang
 
 
 async def _internal(ctx: Ctx, payload: dict[str, Any]) -> None:

@@ -87,7 +87,7 @@ def _command(text: str, entities: Any) -> tuple[str, str] | None:
         e = _dict(ent)
         if e.get("type") == "bot_command" and e.get("offset") == 0:
             length = _int(e.get("length")) or 0
-            word = text[:length] if 0 < length <= len(text) else text.split(maxsplit=1)[0]
+            word = text[:length] if 0 < length <= len(text) else (text.split(maxsplit=1) or [""])[0]
             name = word.lstrip("/").split("@", 1)[0].lower()
             if not name:
                 return None

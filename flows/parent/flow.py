@@ -6,6 +6,14 @@ passed in), no words of our own: every sentence comes from ``content/texts``. Th
 shape of the conversation lives in :mod:`flows.parent.machine`; this module decides
 which trigger an event is and what to say on the way.
 
+This module is the switchboard: ``handle``, the turn (``_Ctx``), the tables from command
+and button to handler, and free text by state. What is said in each move lives beside
+it: :mod:`~flows.parent.engage` (welcome, listening), :mod:`~flows.parent.explore`
+(the concern, strengths), :mod:`~flows.parent.plan` (a next step, a check-in),
+:mod:`~flows.parent.access` (resources, region, a real person);
+:mod:`~flows.parent.controls` (language, privacy, /stop, /forget) and
+:mod:`~flows.parent.offers` (the buttons every move offers) are shared.
+
 Principles that shape the code:
 
 * listen first — free text is welcome at every step and is reflected back before
@@ -19,45 +27,51 @@ Principles that shape the code:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from types import EllipsisType
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from flows.callbacks import decode, encode
-from flows.content import Content, Region, Resource, RightsInfo, Topic
-from flows.effects import (
-    CancelCheckins,
-    Effect,
-    ForgetConfirmed,
-    LanguageChanged,
-    LeaveQueue,
-    PlanChosen,
-    RequestPeer,
-    ResourcesShared,
-    ScheduleCheckin,
-    SetRegion,
-    TopicChosen,
-)
+from flows.content import Content, Region, Topic
+from flows.effects import Effect
 from flows.events import Action, AnswerCallback, Button, Inbound, SendText
 from flows.parent import machine as m
-from flows.parent.regions import clean_county, parse_place
-from flows.safety.response import boundary_reply, crisis_reply
+from flows.parent.access import (
+    _btn_finish,
+    _btn_peer,
+    _btn_region_skip,
+    _btn_resources,
+    _cmd_crisis,
+    _cmd_resources,
+    _cmd_talk,
+    _county_answer,
+    _region_answer,
+)
+from flows.parent.controls import (
+    LANGUAGES,
+    _btn_forget,
+    _btn_language,
+    _cmd_forget,
+    _cmd_help,
+    _cmd_language,
+    _cmd_privacy,
+    _cmd_stop,
+    _resume,
+)
+from flows.parent.engage import _btn_help, _cmd_start, _first_message, _reflect, _welcome
+from flows.parent.explore import _btn_ideas, _btn_topic, _choose_topic, _strengths_told, _topic
+from flows.parent.offers import _help_buttons, _peer_button, _prompt
+from flows.parent.plan import _btn_checkin, _btn_checkin_reply, _btn_step, _step_chosen
+from flows.safety.response import boundary_reply
 
 if TYPE_CHECKING:
     from flows.safety import Assessment
 
-LANGUAGES = ("en", "es")
 # Commands that still answer while a peer has the conversation; the rest is theirs.
 COMMANDS_DURING_HANDOFF = frozenset(
     {"stop", "privacy", "crisis", "language", "forget", "help", "resources"}
 )
 # Flow data that survives /stop and /start (safety flags and answers we must not re-ask).
 KEEP_ON_RESET = ("no_checkin", "retention_days", "region_asked")
-STORY_MIN_WORDS = 5  # fewer words and no topic: a greeting, not yet a story
-MAX_REGION_TRIES = 2  # never trap a parent in a question they cannot answer
-MAX_RESOURCES = 5
-MAX_MESSAGE = 4000  # Telegram allows 4096 characters per message
-CHECKIN_DAYS = {"1": 1, "3": 3}
 
 
 @dataclass
@@ -170,10 +184,6 @@ def _has_region(region: Region | None) -> bool:
     return region is not None and any((region.zip, region.state, region.county))
 
 
-def _topic(content: Content, topic_id: str) -> Topic | None:
-    return content.topic(topic_id)
-
-
 # -- the entry point ------------------------------------------------------------------------
 
 
@@ -217,77 +227,6 @@ def _command(ctx: _Ctx) -> None:
     handler(ctx)
 
 
-def _cmd_start(ctx: _Ctx) -> None:
-    ctx.reset()
-    ctx.fire("start")
-    _welcome(ctx)
-
-
-def _cmd_talk(ctx: _Ctx) -> None:
-    _talk(ctx, note=ctx.event.args.strip() or None)
-
-
-def _cmd_resources(ctx: _Ctx) -> None:
-    if ctx.snap.in_handoff:
-        # The peer has the conversation, so no questions: share what fits what we know.
-        _share_resources(ctx, offer_peer=False)
-        return
-    _want_resources(ctx, "resources_cmd")
-
-
-def _cmd_crisis(ctx: _Ctx) -> None:
-    ctx.send(crisis_reply(None, ctx.lang, ctx.content, ctx.now))
-
-
-def _cmd_privacy(ctx: _Ctx) -> None:
-    days = ctx.data.get("retention_days", 30)
-    ctx.send(ctx.text("privacy.full", retention_days=days))
-
-
-def _cmd_language(ctx: _Ctx) -> None:
-    wanted = ctx.event.args.strip().lower()[:2]
-    if wanted in LANGUAGES:
-        _switch_language(ctx, wanted)
-        return
-    ctx.say(
-        "parent.language.choose",
-        buttons=[
-            [
-                ctx.button("parent.buttons.lang_en", "lang", "en"),
-                ctx.button("parent.buttons.lang_es", "lang", "es"),
-            ]
-        ],
-    )
-
-
-def _cmd_stop(ctx: _Ctx) -> None:
-    if ctx.snap.in_handoff:
-        ctx.effects.append(LeaveQueue())
-    ctx.effects.append(CancelCheckins())
-    ctx.reset()
-    ctx.fire("stop")
-    ctx.say("parent.stop")
-
-
-def _cmd_forget(ctx: _Ctx) -> None:
-    if ctx.state != m.CONFIRMING_FORGET:
-        ctx.data["resume"] = ctx.state
-    ctx.fire("forget")
-    ctx.say(
-        "parent.forget.confirm",
-        buttons=[
-            [
-                ctx.button("parent.buttons.forget_yes", "fg", "y"),
-                ctx.button("parent.buttons.forget_no", "fg", "n"),
-            ]
-        ],
-    )
-
-
-def _cmd_help(ctx: _Ctx) -> None:
-    ctx.say("parent.help")
-
-
 _COMMANDS = {
     "start": _cmd_start,
     "talk": _cmd_talk,
@@ -316,137 +255,6 @@ def _callback(ctx: _Ctx) -> None:
     handler = _BUTTONS.get(cb.action)
     if handler is None or not handler(ctx, cb.arg):
         ctx.say("common.expired_button")
-
-
-def _btn_help(ctx: _Ctx, arg: str) -> bool:
-    if arg == "vent":
-        if not ctx.fire("vent"):
-            return False
-        ctx.say("parent.vent")
-        return True
-    if arg == "ideas":
-        return _want_ideas(ctx)
-    if arg == "res":
-        return _want_resources(ctx, "want_resources")
-    return False
-
-
-def _btn_peer(ctx: _Ctx, arg: str) -> bool:
-    _talk(ctx, note=None)
-    return True
-
-
-def _btn_topic(ctx: _Ctx, arg: str) -> bool:
-    if not arg:
-        if not ctx.fire("other_topic"):
-            return False
-        ctx.say("parent.topic.something_else", buttons=[[_peer_button(ctx)]])
-        return True
-    topic = _topic(ctx.content, arg)
-    if topic is None or not m.can_fire(ctx.state, "pick_topic"):
-        return False
-    _choose_topic(ctx, topic)
-    return True
-
-
-def _btn_ideas(ctx: _Ctx, arg: str) -> bool:
-    if arg == "y":
-        if not ctx.fire("accept_ideas"):
-            return False
-        _show_steps(ctx)
-        return True
-    if arg == "n" and ctx.fire("decline_ideas"):
-        ctx.say("parent.ideas.declined", buttons=_help_buttons(ctx, ideas=False))
-        return True
-    return False
-
-
-def _btn_step(ctx: _Ctx, arg: str) -> bool:
-    if arg == "own":
-        if not ctx.fire("own_step"):
-            return False
-        ctx.say("parent.step.own_prompt")
-        return True
-    steps = ctx.steps()
-    if not arg.isdigit() or not 0 <= int(arg) < len(steps):
-        return False
-    if not m.can_fire(ctx.state, "pick_step"):
-        return False
-    _step_chosen(ctx, int(arg))
-    return True
-
-
-def _btn_checkin(ctx: _Ctx, arg: str) -> bool:
-    if arg not in (*CHECKIN_DAYS, "0") or not ctx.fire("answer_checkin"):
-        return False
-    if arg in CHECKIN_DAYS and ctx.turn.checkin_allowed():
-        due = ctx.now + timedelta(days=CHECKIN_DAYS[arg])
-        key = f"ci-{ctx.snap.parent_id}-{int(due.timestamp())}"
-        ctx.data["checkin_key"] = key
-        ctx.effects += [CancelCheckins(), ScheduleCheckin(due, key)]
-        first = f"parent.checkin.scheduled_{arg}"
-    else:
-        first = "parent.checkin.declined"
-    ctx.say(first, "parent.resources.offer", buttons=_resources_offer_buttons(ctx))
-    return True
-
-
-def _btn_resources(ctx: _Ctx, arg: str) -> bool:
-    if arg == "y":
-        return _want_resources(ctx, "want_resources")
-    if arg == "n" and ctx.fire("decline_resources"):
-        ctx.say("parent.resources.declined", buttons=[[_peer_button(ctx)]])
-        return True
-    return False
-
-
-def _btn_region_skip(ctx: _Ctx, arg: str) -> bool:
-    if not m.can_fire(ctx.state, "region_done"):
-        return False
-    _region_done(ctx)
-    return True
-
-
-def _btn_checkin_reply(ctx: _Ctx, arg: str) -> bool:
-    if arg == "ok" and ctx.fire("checkin_reply"):
-        ctx.say("parent.checkin.glad")
-        return True
-    if arg == "hard" and ctx.fire("checkin_reply"):
-        ctx.say("parent.checkin.hard", "parent.ask_help", buttons=_help_buttons(ctx))
-        return True
-    return False
-
-
-def _btn_finish(ctx: _Ctx, arg: str) -> bool:
-    if not ctx.fire("finish"):
-        return False
-    ctx.say("parent.done")
-    return True
-
-
-def _btn_language(ctx: _Ctx, arg: str) -> bool:
-    if arg not in LANGUAGES:
-        return False
-    _switch_language(ctx, arg)
-    return True
-
-
-def _btn_forget(ctx: _Ctx, arg: str) -> bool:
-    if ctx.state != m.CONFIRMING_FORGET:
-        return False
-    if arg == "y":
-        if ctx.snap.in_handoff:
-            ctx.effects.append(LeaveQueue())
-        ctx.effects += [CancelCheckins(), ForgetConfirmed()]
-        ctx.fire("forget_confirm")
-        ctx.data.clear()
-        ctx.say("parent.forget.done", "privacy.forget_limits")
-        return True
-    if arg == "n":
-        _resume(ctx)
-        ctx.say("parent.forget.cancelled")
-        return True
-    return False
 
 
 _BUTTONS = {
@@ -526,249 +334,7 @@ def _answered_ask(ctx: _Ctx, assessment: Assessment) -> bool:
     return True
 
 
-def _first_message(ctx: _Ctx, text: str) -> None:
-    """A story in the first message is listened to before anything else is said."""
-    topic = ctx.content.match_topic(text, ctx.lang)
-    if topic is None and len(text.split()) < STORY_MIN_WORDS:
-        ctx.fire("hello")
-        _welcome(ctx)
-        return
-    ctx.fire("open_up")
-    _reflect(ctx, text, [], None, matched=topic)
-    ctx.say(
-        "parent.welcome_after_story", "privacy.short", "parent.ask_help", buttons=_help_buttons(ctx)
-    )
-
-
-def _reflect(ctx: _Ctx, text: str, then: list[str], buttons: list[list[Button]] | None,
-             *, matched: Topic | EllipsisType | None = ...) -> None:
-    """Reflect what the parent said (the topic's own words the first time it matches).
-
-    ``matched``: the caller already looked the text up (``None``: no topic matched).
-    """
-    if not ctx.data.get("topic"):
-        topic = ctx.content.match_topic(text, ctx.lang) if matched is ... else matched
-        if topic is not None:
-            _note_topic(ctx, topic)
-    topic = ctx.topic
-    if topic is not None and ctx.data.get("reflected") != topic.id:
-        ctx.data["reflected"] = topic.id
-        first = ctx.local(topic.reflection)
-    else:
-        first = _generic_reflection(ctx)
-    ctx.send("\n\n".join([first, *(ctx.text(k) for k in then)]), buttons)
-
-
-def _generic_reflection(ctx: _Ctx) -> str:
-    """Rotate warm, generic reflections so the parent does not hear the same line twice."""
-    options = ctx.content.text_list("parent.reflect.generic", ctx.lang)
-    count = int(ctx.data.get("reflections", 0))
-    ctx.data["reflections"] = count + 1
-    return options[count % len(options)]
-
-
-# -- the four moves -----------------------------------------------------------------------------
-
-
-def _welcome(ctx: _Ctx) -> None:
-    ctx.say("parent.welcome", "privacy.short", "parent.invite")
-
-
-def _want_ideas(ctx: _Ctx) -> bool:
-    ctx.data["goal"] = "ideas"
-    if not ctx.fire("want_ideas"):
-        return False
-    topic = ctx.topic
-    if ctx.state == m.SHARING_STRENGTHS and topic is not None:
-        _topic_message(ctx, topic)
-    else:
-        _ask_topic(ctx)
-    return True
-
-
-def _ask_topic(ctx: _Ctx) -> None:
-    rows = [[Button(ctx.local(t.title), ctx.data_for("t", t.id))] for t in ctx.content.topics]
-    rows.append([ctx.button("parent.buttons.something_else", "t", "")])
-    ctx.say("parent.topic.choose", buttons=rows)
-
-
-def _note_topic(ctx: _Ctx, topic: Topic) -> None:
-    if ctx.data.get("topic") != topic.id:
-        ctx.data["topic"] = topic.id
-        ctx.effects.append(TopicChosen(topic.id))
-
-
-def _choose_topic(ctx: _Ctx, topic: Topic) -> None:
-    _note_topic(ctx, topic)
-    ctx.fire("pick_topic")
-    _topic_message(ctx, topic)
-
-
-def _topic_message(ctx: _Ctx, topic: Topic) -> None:
-    """The normalizing intro only for everyday struggles; never for grief or hard news."""
-    parts = []
-    if topic.tone == "common":
-        parts.append(ctx.text("parent.topic.normalize"))
-    if ctx.data.get("reflected") != topic.id:
-        ctx.data["reflected"] = topic.id
-        parts.append(ctx.local(topic.reflection))
-    parts.append(ctx.local(topic.strength_question))
-    ctx.send("\n\n".join(parts))
-
-
-def _strengths_told(ctx: _Ctx) -> None:
-    ctx.fire("tell_strengths")
-    if ctx.state == m.CHOOSING_STEP:
-        ctx.say("parent.strengths.thanks")
-        _show_steps(ctx)
-    else:
-        ctx.say("parent.strengths.thanks", "parent.ideas.offer", buttons=_ideas_offer_buttons(ctx))
-
-
-def _show_steps(ctx: _Ctx) -> None:
-    steps = ctx.steps()
-    if not steps:
-        ctx.say("parent.step.own_prompt")
-        ctx.fire("own_step")
-        return
-    lines = [ctx.text("parent.ideas.intro"), *(f"{i}. {s}" for i, s in enumerate(steps, 1))]
-    numbers = [Button(str(i + 1), ctx.data_for("s", str(i))) for i in range(len(steps))]
-    rows = [numbers[i : i + 4] for i in range(0, len(numbers), 4)]
-    rows.append([ctx.button("parent.buttons.own_step", "s", "own")])
-    ctx.send("\n".join(lines), rows)
-
-
-def _step_chosen(ctx: _Ctx, index: int | None) -> None:
-    ctx.effects.append(PlanChosen(index))
-    ctx.data["planned"] = True
-    ctx.fire("pick_step")
-    if ctx.state == m.OFFERING_CHECKIN:
-        ctx.say("parent.step.ack", "parent.checkin.offer", buttons=_checkin_buttons(ctx))
-    else:
-        ctx.say("parent.step.ack", "parent.resources.offer", buttons=_resources_offer_buttons(ctx))
-
-
-def _want_resources(ctx: _Ctx, trigger: str) -> bool:
-    if not ctx.fire(trigger):
-        return False
-    ctx.data.setdefault("goal", "resources")
-    if ctx.state == m.ASKING_REGION:
-        ctx.data["region_tries"] = 0
-        ctx.say("parent.region.ask", buttons=[[ctx.button("parent.buttons.skip", "rs")]])
-    else:
-        _share_resources(ctx, offer_peer=True)
-    return True
-
-
-def _is_skip(ctx: _Ctx, text: str) -> bool:
-    words = {
-        w.strip().casefold() for w in ctx.content.text_list("parent.region.skip_words", ctx.lang)
-    }
-    return text.strip().strip(".!").casefold() in words
-
-
-def _region_answer(ctx: _Ctx, text: str) -> None:
-    if _is_skip(ctx, text):
-        _region_done(ctx)
-        return
-    place = parse_place(text)
-    if place is None:
-        tries = int(ctx.data.get("region_tries", 0)) + 1
-        ctx.data["region_tries"] = tries
-        if tries >= MAX_REGION_TRIES:
-            _region_done(ctx)
-            return
-        ctx.fire("region_retry")
-        ctx.say("parent.region.not_understood", buttons=[[ctx.button("parent.buttons.skip", "rs")]])
-        return
-    _set_region(ctx, Region(place.zip, place.state, place.county))
-    if place.state and not place.county:
-        ctx.fire("region_partial")
-        ctx.say("parent.region.county_ask", buttons=[[ctx.button("parent.buttons.skip", "rs")]])
-        return
-    _region_done(ctx)
-
-
-def _county_answer(ctx: _Ctx, text: str) -> None:
-    county = None if _is_skip(ctx, text) else clean_county(text)
-    state = ctx.region.state if ctx.region else None
-    if county and state:
-        _set_region(ctx, Region(None, state, county))
-    _region_done(ctx)
-
-
-def _set_region(ctx: _Ctx, region: Region) -> None:
-    ctx.region = region
-    ctx.turn.region_known = True
-    ctx.effects.append(SetRegion(region.zip, region.state, region.county))
-
-
-def _region_done(ctx: _Ctx) -> None:
-    ctx.data["region_asked"] = True
-    ctx.data.pop("region_tries", None)
-    ctx.fire("region_done")
-    _share_resources(ctx, offer_peer=True)
-
-
-def _share_resources(ctx: _Ctx, *, offer_peer: bool) -> None:
-    """Local services, parent groups and rights for the parent's region and topic.
-
-    Every line shows its hours (``render_resource``), so nothing looks open at 3 a.m.
-    """
-    topic = ctx.topic
-    categories = list(topic.resource_categories) if topic and topic.resource_categories else None
-    found = ctx.content.resources_for(
-        categories=categories, region=ctx.region, lang=ctx.lang, now=ctx.now,
-        demo=ctx.snap.demo,
-    )
-    services = [r for r in found if r.kind != "support_group"][:MAX_RESOURCES]
-    groups = [r for r in found if r.kind == "support_group"][:MAX_RESOURCES]
-    rights = ctx.content.rights_for(topic.id, ctx.region, ctx.lang) if topic else []
-    shown = [*services, *groups]
-    if shown:
-        ctx.effects.append(ResourcesShared(tuple(r.id for r in shown)))
-
-    def render(items: list[Resource]) -> list[str]:
-        return [ctx.content.render_resource(r, ctx.lang, ctx.now) for r in items]
-
-    blocks = [
-        ("parent.resources.intro", render(services)),
-        ("parent.resources.groups_intro", render(groups)),
-        ("parent.resources.rights_intro", [_rights_text(ctx, x) for x in rights]),
-    ]
-    if not shown and not rights:
-        ctx.say("parent.resources.none")
-    for heading, items in blocks:
-        if items:
-            for chunk in _chunks([ctx.text(heading), *items]):
-                ctx.send(chunk)
-    if offer_peer:
-        ctx.say("parent.resources.after", buttons=_after_resources_buttons(ctx))
-
-
-def _rights_text(ctx: _Ctx, info: RightsInfo) -> str:
-    return f"{ctx.local(info.title)}\n{ctx.local(info.body)}"
-
-
-def _chunks(paragraphs: list[str]) -> list[str]:
-    """Paragraphs joined into messages that fit Telegram's limit, never split mid-paragraph."""
-    out: list[str] = []
-    current = ""
-    for p in paragraphs:
-        candidate = f"{current}\n\n{p}" if current else p
-        if current and len(candidate) > MAX_MESSAGE:
-            out.append(current)
-            candidate = p
-        current = candidate[:MAX_MESSAGE]
-    if current:
-        out.append(current)
-    return out
-
-
-def _talk(ctx: _Ctx, note: str | None) -> None:
-    """Only the effect: the handoff part answers with the queue place or after-hours text."""
-    ctx.effects.append(RequestPeer(note=note, experience=ctx.data.get("topic")))
-    ctx.fire("talk")
+# -- jobs ---------------------------------------------------------------------------------------
 
 
 def _internal(ctx: _Ctx) -> None:
@@ -794,81 +360,3 @@ def _internal(ctx: _Ctx) -> None:
         )
     elif job == "handoff_ended":
         ctx.fire("handoff_ended")  # the handoff part says goodbye; we just listen again
-
-
-# -- shared pieces -------------------------------------------------------------------------------
-
-
-def _switch_language(ctx: _Ctx, lang: str) -> None:
-    if lang != ctx.lang:
-        ctx.effects.append(LanguageChanged(lang))
-    ctx.lang = lang
-    ctx.say("parent.language.changed")
-
-
-def _resume(ctx: _Ctx) -> None:
-    """Back to where the parent was before /forget (a restore, like loading from storage)."""
-    m.restore(ctx.turn, str(ctx.data.pop("resume", m.IDLE)))
-
-
-def _peer_button(ctx: _Ctx) -> Button:
-    return ctx.button("parent.buttons.person", "p")
-
-
-def _help_buttons(ctx: _Ctx, *, ideas: bool = True) -> list[list[Button]]:
-    rows = [[ctx.button("parent.buttons.vent", "h", "vent")]]
-    if ideas:
-        rows.append([ctx.button("parent.buttons.ideas", "h", "ideas")])
-    rows += [[ctx.button("parent.buttons.resources", "h", "res")], [_peer_button(ctx)]]
-    return rows
-
-
-def _ideas_offer_buttons(ctx: _Ctx) -> list[list[Button]]:
-    return [
-        [
-            ctx.button("parent.buttons.yes_please", "i", "y"),
-            ctx.button("parent.buttons.not_now", "i", "n"),
-        ]
-    ]
-
-
-def _resources_offer_buttons(ctx: _Ctx) -> list[list[Button]]:
-    return [
-        [
-            ctx.button("parent.buttons.yes_please", "r", "y"),
-            ctx.button("parent.buttons.not_now", "r", "n"),
-        ]
-    ]
-
-
-def _after_resources_buttons(ctx: _Ctx) -> list[list[Button]]:
-    """The real person first; ideas only if they have not made a plan yet."""
-    rows = [[_peer_button(ctx)]]
-    if "planned" not in ctx.data:
-        rows.append([ctx.button("parent.buttons.ideas", "h", "ideas")])
-    rows.append([ctx.button("parent.buttons.im_ok", "ok")])
-    return rows
-
-
-def _checkin_buttons(ctx: _Ctx) -> list[list[Button]]:
-    return [
-        [
-            ctx.button("parent.buttons.checkin_1", "c", "1"),
-            ctx.button("parent.buttons.checkin_3", "c", "3"),
-        ],
-        [ctx.button("parent.buttons.no_thanks", "c", "0")],
-    ]
-
-
-def _prompt(ctx: _Ctx) -> tuple[list[str], list[list[Button]] | None]:
-    """The question of a state that waits for a choice, to ask again after listening."""
-    state = ctx.state
-    if state == m.OFFERING_IDEAS:
-        return ["parent.ideas.offer"], _ideas_offer_buttons(ctx)
-    if state == m.OFFERING_CHECKIN:
-        return ["parent.checkin.offer"], _checkin_buttons(ctx)
-    if state == m.OFFERING_RESOURCES:
-        return ["parent.resources.offer"], _resources_offer_buttons(ctx)
-    if state == m.AFTER_RESOURCES:
-        return [], _after_resources_buttons(ctx)
-    return [], _help_buttons(ctx)

@@ -37,7 +37,7 @@ SHOTS = (
     else Path(tempfile.gettempdir()) / "parentline-screenshots"
 )
 SHOTS.mkdir(parents=True, exist_ok=True)
-DISPATCH = ROOT / "bot" / "app" / "dispatch.py"
+DISPATCH = ROOT / "bot" / "app" / "staff_router.py"  # where /dashboard is routed
 ARGS = [
     "--headless",
     "--no-sandbox",

@@ -88,6 +88,14 @@ def test_command_with_bot_name_and_args() -> None:
     assert (ev.kind, ev.command, ev.args) == ("command", "talk", "please")
 
 
+def test_command_entity_over_empty_text_is_plain_text() -> None:
+    """Found by the property above: a bot_command entity of length 0 on empty text."""
+    ev = parse_update({"update_id": 1, "message": {
+        "message_id": 3, "date": 1, "chat": {"id": 5, "type": "private"}, "from": {"id": 5},
+        "text": "", "entities": [{"type": "bot_command", "offset": 0, "length": 0}]}})
+    assert ev.kind == "text" and ev.command is None
+
+
 safe_text = st.text(st.characters(blacklist_characters="|"), max_size=20)
 
 

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
+from bot.app.staff_router import staff_event
 from bot.telegram.outgoing import add_actions
 from core.config import Settings
 from core.context import Ctx
@@ -123,7 +124,7 @@ class Line:
         async def go(ctx: Ctx) -> None:
             staff = await ctx.session.get(Staff, staff_id)
             assert staff is not None
-            await api.staff_event(ctx, staff, ev)
+            await staff_event(ctx, staff, ev)  # the one router: commands, buttons, messages
 
         return await self.step(go)
 

@@ -31,7 +31,7 @@ from handoff import roster
 
 COORD = 500
 PEER = 501
-DISPATCH = Path(__file__).parents[2] / "bot" / "app" / "dispatch.py"
+DISPATCH = Path(__file__).parents[2] / "bot" / "app" / "staff_router.py"  # routes /dashboard
 LINK = re.compile(r"(http://\S+/dashboard/login\?token=[\w\-%]+)")
 
 

@@ -1,0 +1,196 @@
+"""Access & advocate: resources for the parent's region and topic, and a real person.
+
+The region is asked for once (a ZIP code, a state, then maybe the county) and can always
+be skipped; /talk and the "talk to a person" button only return the effect, and the
+handoff part answers with the queue place or the after-hours text.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from flows.content import Region, Resource, RightsInfo
+from flows.effects import (
+    RequestPeer,
+    ResourcesShared,
+    SetRegion,
+)
+from flows.parent import machine as m
+from flows.parent.offers import _after_resources_buttons, _peer_button
+from flows.parent.regions import clean_county, parse_place
+from flows.safety.response import crisis_reply
+
+if TYPE_CHECKING:
+    from flows.parent.flow import _Ctx
+
+
+MAX_REGION_TRIES = 2  # never trap a parent in a question they cannot answer
+MAX_RESOURCES = 5
+MAX_MESSAGE = 4000  # Telegram allows 4096 characters per message
+
+
+def _cmd_talk(ctx: _Ctx) -> None:
+    _talk(ctx, note=ctx.event.args.strip() or None)
+
+
+def _cmd_resources(ctx: _Ctx) -> None:
+    if ctx.snap.in_handoff:
+        # The peer has the conversation, so no questions: share what fits what we know.
+        _share_resources(ctx, offer_peer=False)
+        return
+    _want_resources(ctx, "resources_cmd")
+
+
+def _cmd_crisis(ctx: _Ctx) -> None:
+    ctx.send(crisis_reply(None, ctx.lang, ctx.content, ctx.now))
+
+
+def _btn_peer(ctx: _Ctx, arg: str) -> bool:
+    _talk(ctx, note=None)
+    return True
+
+
+def _btn_resources(ctx: _Ctx, arg: str) -> bool:
+    if arg == "y":
+        return _want_resources(ctx, "want_resources")
+    if arg == "n" and ctx.fire("decline_resources"):
+        ctx.say("parent.resources.declined", buttons=[[_peer_button(ctx)]])
+        return True
+    return False
+
+
+def _btn_region_skip(ctx: _Ctx, arg: str) -> bool:
+    if not m.can_fire(ctx.state, "region_done"):
+        return False
+    _region_done(ctx)
+    return True
+
+
+def _btn_finish(ctx: _Ctx, arg: str) -> bool:
+    if not ctx.fire("finish"):
+        return False
+    ctx.say("parent.done")
+    return True
+
+
+def _talk(ctx: _Ctx, note: str | None) -> None:
+    """Only the effect: the handoff part answers with the queue place or after-hours text."""
+    ctx.effects.append(RequestPeer(note=note, experience=ctx.data.get("topic")))
+    ctx.fire("talk")
+
+
+def _want_resources(ctx: _Ctx, trigger: str) -> bool:
+    if not ctx.fire(trigger):
+        return False
+    ctx.data.setdefault("goal", "resources")
+    if ctx.state == m.ASKING_REGION:
+        ctx.data["region_tries"] = 0
+        ctx.say("parent.region.ask", buttons=[[ctx.button("parent.buttons.skip", "rs")]])
+    else:
+        _share_resources(ctx, offer_peer=True)
+    return True
+
+
+def _is_skip(ctx: _Ctx, text: str) -> bool:
+    words = {
+        w.strip().casefold() for w in ctx.content.text_list("parent.region.skip_words", ctx.lang)
+    }
+    return text.strip().strip(".!").casefold() in words
+
+
+def _region_answer(ctx: _Ctx, text: str) -> None:
+    if _is_skip(ctx, text):
+        _region_done(ctx)
+        return
+    place = parse_place(text)
+    if place is None:
+        tries = int(ctx.data.get("region_tries", 0)) + 1
+        ctx.data["region_tries"] = tries
+        if tries >= MAX_REGION_TRIES:
+            _region_done(ctx)
+            return
+        ctx.fire("region_retry")
+        ctx.say("parent.region.not_understood", buttons=[[ctx.button("parent.buttons.skip", "rs")]])
+        return
+    _set_region(ctx, Region(place.zip, place.state, place.county))
+    if place.state and not place.county:
+        ctx.fire("region_partial")
+        ctx.say("parent.region.county_ask", buttons=[[ctx.button("parent.buttons.skip", "rs")]])
+        return
+    _region_done(ctx)
+
+
+def _county_answer(ctx: _Ctx, text: str) -> None:
+    county = None if _is_skip(ctx, text) else clean_county(text)
+    state = ctx.region.state if ctx.region else None
+    if county and state:
+        _set_region(ctx, Region(None, state, county))
+    _region_done(ctx)
+
+
+def _set_region(ctx: _Ctx, region: Region) -> None:
+    ctx.region = region
+    ctx.turn.region_known = True
+    ctx.effects.append(SetRegion(region.zip, region.state, region.county))
+
+
+def _region_done(ctx: _Ctx) -> None:
+    ctx.data["region_asked"] = True
+    ctx.data.pop("region_tries", None)
+    ctx.fire("region_done")
+    _share_resources(ctx, offer_peer=True)
+
+
+def _share_resources(ctx: _Ctx, *, offer_peer: bool) -> None:
+    """Local services, parent groups and rights for the parent's region and topic.
+
+    Every line shows its hours (``render_resource``), so nothing looks open at 3 a.m.
+    """
+    topic = ctx.topic
+    categories = list(topic.resource_categories) if topic and topic.resource_categories else None
+    found = ctx.content.resources_for(
+        categories=categories, region=ctx.region, lang=ctx.lang, now=ctx.now,
+        demo=ctx.snap.demo,
+    )
+    services = [r for r in found if r.kind != "support_group"][:MAX_RESOURCES]
+    groups = [r for r in found if r.kind == "support_group"][:MAX_RESOURCES]
+    rights = ctx.content.rights_for(topic.id, ctx.region, ctx.lang) if topic else []
+    shown = [*services, *groups]
+    if shown:
+        ctx.effects.append(ResourcesShared(tuple(r.id for r in shown)))
+
+    def render(items: list[Resource]) -> list[str]:
+        return [ctx.content.render_resource(r, ctx.lang, ctx.now) for r in items]
+
+    blocks = [
+        ("parent.resources.intro", render(services)),
+        ("parent.resources.groups_intro", render(groups)),
+        ("parent.resources.rights_intro", [_rights_text(ctx, x) for x in rights]),
+    ]
+    if not shown and not rights:
+        ctx.say("parent.resources.none")
+    for heading, items in blocks:
+        if items:
+            for chunk in _chunks([ctx.text(heading), *items]):
+                ctx.send(chunk)
+    if offer_peer:
+        ctx.say("parent.resources.after", buttons=_after_resources_buttons(ctx))
+
+
+def _rights_text(ctx: _Ctx, info: RightsInfo) -> str:
+    return f"{ctx.local(info.title)}\n{ctx.local(info.body)}"
+
+
+def _chunks(paragraphs: list[str]) -> list[str]:
+    """Paragraphs joined into messages that fit Telegram's limit, never split mid-paragraph."""
+    out: list[str] = []
+    current = ""
+    for p in paragraphs:
+        candidate = f"{current}\n\n{p}" if current else p
+        if current and len(candidate) > MAX_MESSAGE:
+            out.append(current)
+            candidate = p
+        current = candidate[:MAX_MESSAGE]
+    if current:
+        out.append(current)
+    return out
