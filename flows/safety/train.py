@@ -24,8 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp  # type: ignore[import-untyped, unused-ignore]
-from scipy.optimize import minimize  # type: ignore[import-untyped, unused-ignore]
 
 from flows.safety.features import features, fold
 from flows.safety.model import (
@@ -137,6 +135,8 @@ class _Design:
     """
 
     def __init__(self, rows: list[list[int]], n_features: int) -> None:
+        import scipy.sparse as sp  # type: ignore[import-untyped, unused-ignore]  # training only
+
         lengths = np.asarray([len(r) for r in rows], dtype=np.int64)
         indptr = np.concatenate([[0], np.cumsum(lengths)])
         indices = np.asarray([i for r in rows for i in r], dtype=np.int64)
@@ -179,6 +179,8 @@ def _targets(examples: list[Example]) -> tuple[np.ndarray, np.ndarray]:
 def _fit(design: _Design, y: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """L-BFGS from zero weights on the summed losses of every head: no randomness, so the
     same data gives the same weights. Returns (features, heads)."""
+    from scipy.optimize import minimize  # type: ignore[import-untyped, unused-ignore]
+
     nc = len(CRISIS_CLASSES)
     crisis_rows = mask[:, 0] > 0
     per_col = np.maximum(mask.sum(axis=0), 1.0)
