@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.telegram.intake import store_updates
+from bot.telegram.updates import check_update
 from core.storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -42,10 +43,13 @@ async def webhook(request: web.Request) -> web.Response:
         if len(body) > MAX_UPDATE_BYTES:
             return web.Response(status=413, text="too large")
         update = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # RecursionError: JSON nested thousands of levels deep (json's C parser recurses)
         return web.Response(status=400, text="not json")
-    if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
-        return web.Response(status=400, text="not an update")
+    problem = check_update(update)
+    if problem is not None:
+        log.warning("webhook: refused a malformed update (%s)", problem)
+        return web.Response(status=400, text=f"not an update: {problem}")
     await store_updates(request.app[DB_KEY], [update], datetime.now(UTC))
     request.app[STORED_KEY]()
     return web.Response(status=200, text="ok")
