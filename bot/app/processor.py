@@ -199,7 +199,8 @@ class Processor:
         if text:
             a = assess(text, None)
             if a.crisis or a.concern:  # no chance to ask directly here: give the lines
-                actions.append(SendText(ev.chat_id, crisis_reply(a.category, lang, content, now)))
+                actions.append(SendText(ev.chat_id, crisis_reply(
+                    a.category, lang, content, now, categories=a.categories)))
                 log.error("crisis message could not be fully processed; crisis lines sent")
         actions.append(SendText(ev.chat_id, content.text("common.fallback_error", lang)))
         if ev.callback_id:
