@@ -29,7 +29,7 @@ from bot.app.workers import InboxWorkers, replica_id
 from bot.telegram.client import Outcome, build_application, call, retry_after_seconds
 from bot.telegram.polling import Poller
 from bot.web.server import WEBHOOK_PATH, make_web_app
-from core.config import Settings
+from core.config import Settings, SettingsError, secret_key_problem
 from core.storage import inbox, outbox
 from core.storage.db import Database
 from core.storage.migrate import upgrade
@@ -83,6 +83,8 @@ class LineRuntime:
     def __init__(self, settings: Settings, *, db: Database | None = None,
                  limiter: Limiter | None = None, web_extenders: list[WebExtender] | None = None,
                  serve_web: bool = True) -> None:
+        if (problem := secret_key_problem(settings)) is not None:
+            raise SettingsError([problem])  # never sign with a key derived from the token
         self.settings = settings
         self.db = db or Database(settings.database_url)
         self.owner = replica_id()
