@@ -182,13 +182,15 @@ async def test_a_tampered_cookie_is_refused(
         line: LineRuntime, fake_tg: FakeTelegram, http: aiohttp.ClientSession) -> None:
     await login(line, fake_tg, http, PEER)
     good = next(c.value for c in http.cookie_jar if c.key == COOKIE_NAME)
-    version, staff_id, expires, sig = good.split(".")
+    version, staff_id, issued, expires, sig = good.split(".")
     assert staff_id == str(PEER)
     forged = [
-        f"{version}.{COORD}.{expires}.{sig}",  # become the coordinator
-        f"{version}.{staff_id}.{int(expires) + 86400}.{sig}",  # live longer
-        f"{version}.{staff_id}.{expires}.{sig[:-2]}AA",  # a different signature
-        f"{version}.{staff_id}.{expires}",  # no signature
+        f"{version}.{COORD}.{issued}.{expires}.{sig}",  # become the coordinator
+        f"{version}.{staff_id}.{issued}.{int(expires) + 86400}.{sig}",  # live longer
+        f"{version}.{staff_id}.{int(issued) + 10**12}.{expires}.{sig}",  # outlive a sign-out
+        f"{version}.{staff_id}.{issued}.{expires}.{sig[:-2]}AA",  # a different signature
+        f"{version}.{staff_id}.{issued}.{expires}",  # no signature
+        f"v1.{staff_id}.{expires}.{sig}",  # the old format
         "",
     ]
     for value in forged:
@@ -210,6 +212,57 @@ async def test_removed_staff_lose_access_at_once(
         assert await roster.remove_staff(s, COORD)
     async with http.get(_base(line) + "/dashboard") as r:
         assert r.status == 401
+
+
+def _cookie(http: aiohttp.ClientSession) -> str:
+    return next(c.value for c in http.cookie_jar if c.key == COOKIE_NAME)
+
+
+async def _with_cookie(line: LineRuntime, value: str, path: str = "/dashboard") -> int:
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as other:
+        other.cookie_jar.update_cookies({COOKIE_NAME: value},
+                                        response_url=URL(_base(line) + "/dashboard"))
+        async with other.get(_base(line) + path) as r:
+            return r.status
+
+
+async def test_signing_out_ends_every_session_issued_before_on_the_server(
+        line: LineRuntime, fake_tg: FakeTelegram, http: aiohttp.ClientSession) -> None:
+    await login(line, fake_tg, http, COORD)
+    first = _cookie(http)
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as phone:
+        await login(line, fake_tg, phone, COORD)  # a second device
+        second = _cookie(phone)
+    assert await _with_cookie(line, first) == 200
+    assert await _with_cookie(line, second) == 200
+    async with http.post(_base(line) + "/dashboard/logout", allow_redirects=False) as r:
+        assert r.status == 303
+    # the browser dropped its cookie, and a copy of either cookie no longer works
+    for value in (first, second):
+        for path in ("/dashboard", "/dashboard/stats", "/dashboard/live"):
+            assert await _with_cookie(line, value, path) == 401, path
+    # signing in again works
+    await login(line, fake_tg, http, COORD)
+    assert await _with_cookie(line, _cookie(http)) == 200
+    async with line.db.read() as s:
+        actions = (await s.scalars(select(AuditEntry.action))).all()
+    assert "dashboard_logout" in actions
+
+
+async def test_removed_and_added_back_staff_do_not_revive_old_cookies(
+        line: LineRuntime, fake_tg: FakeTelegram, http: aiohttp.ClientSession) -> None:
+    await login(line, fake_tg, http, PEER)
+    old = _cookie(http)
+    assert await _with_cookie(line, old) == 200
+    async with line.db.tx() as s:
+        assert await roster.remove_staff(s, PEER)
+    assert await _with_cookie(line, old) == 401
+    async with line.db.tx() as s:
+        await roster.add_staff(s, PEER, "Sam", "specialist", ["en"], 3, [], datetime.now(UTC))
+    assert await _with_cookie(line, old) == 401
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as again:
+        await login(line, fake_tg, again, PEER)
+        assert await _with_cookie(line, _cookie(again)) == 200
 
 
 # --- roles -----------------------------------------------------------------------------------
