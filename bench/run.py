@@ -137,6 +137,8 @@ def parentline_env(fake: FakeTelegram, db_url: str, port: int) -> dict[str, str]
         "PARENTLINE_WEB_HOST": "127.0.0.1",
         "PARENTLINE_WEB_PORT": str(port),
         "PARENTLINE_SECRET_KEY": "bench",
+        "PARENTLINE_OPS_PORT": "0",
+        "PARENTLINE_METRICS_TOKEN": "bench",
         "PARENTLINE_WEBHOOK_URL": "",
         "PARENTLINE_LOG_LEVEL": "WARNING",
         "PARENTLINE_RATE_GLOBAL_PER_SECOND": "100000",
@@ -179,7 +181,8 @@ async def wait_polling(fake: FakeTelegram, timeout: float = 60.0) -> None:
 
 async def readyz(bot: BotProcess) -> dict[str, Any]:
     async with aiohttp.ClientSession(trust_env=False) as s, \
-            s.get(f"http://127.0.0.1:{bot.web_port}/readyz") as r:
+            s.get(f"http://127.0.0.1:{bot.web_port}/readyz",
+                  headers={"Authorization": "Bearer bench"}) as r:
         return dict(await r.json()) if r.status == 200 else {}
 
 

@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = 8080
     public_url: str = ""  # where people reach the web server (dashboard links); default host:port
+    # /metrics and /readyz: on this separate address (loopback by default: a queue length and
+    # "0 specialists on duty" tell an outsider when the line is unstaffed), and on the public
+    # port only for requests with "Authorization: Bearer <metrics_token>" when that is set.
+    ops_host: str = "127.0.0.1"
+    ops_port: int = Field(default=8081, ge=0, le=65535)  # 0: any free port (tests)
+    metrics_token: str = ""
     webhook_url: str = ""
     webhook_secret: str = ""
     # The secret for signing buttons and dashboard cookies: required to run the line (never

@@ -29,6 +29,26 @@ DB_KEY = web.AppKey("db", Database)
 SECRET_KEY = web.AppKey("webhook_secret", str)
 STORED_KEY: web.AppKey[Callable[[], None]] = web.AppKey("on_stored")
 READY_KEY: web.AppKey[Callable[[], Awaitable[dict[str, Any]]]] = web.AppKey("ready")
+# Who may read /metrics and /readyz on an app: None on the ops app (a loopback or private
+# address: everyone who can connect); on the public app the bearer token, "" for nobody.
+OPS_TOKEN_KEY: web.AppKey[str | None] = web.AppKey("ops_token")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def ops_only(handler: Handler) -> Handler:
+    """``handler`` for the ops app; on the public app only with the bearer token (else 404,
+    so the public port does not even say the endpoint exists)."""
+
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        token = request.app.get(OPS_TOKEN_KEY, "")
+        if token is not None:
+            given = request.headers.get("Authorization", "")
+            if not token or not hmac.compare_digest(given.encode(),
+                                                    f"Bearer {token}".encode()):
+                return web.Response(status=404, text="not found")
+        return await handler(request)
+
+    return guarded
 
 
 async def webhook(request: web.Request) -> web.Response:
@@ -70,13 +90,27 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 def make_web_app(db: Database, *, webhook_secret: str, on_stored: Callable[[], None],
-                 ready: Callable[[], Awaitable[dict[str, Any]]]) -> web.Application:
+                 ready: Callable[[], Awaitable[dict[str, Any]]],
+                 metrics_token: str = "") -> web.Application:
+    """The public app: the webhook, /healthz, and /readyz only with ``metrics_token``."""
     app = web.Application(client_max_size=MAX_UPDATE_BYTES)
     app[DB_KEY] = db
     app[SECRET_KEY] = webhook_secret
     app[STORED_KEY] = on_stored
     app[READY_KEY] = ready
+    app[OPS_TOKEN_KEY] = metrics_token
     app.router.add_post(WEBHOOK_PATH, webhook)
     app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/readyz", ops_only(readyz))
+    return app
+
+
+def make_ops_app(ready: Callable[[], Awaitable[dict[str, Any]]]) -> web.Application:
+    """The operations app for a loopback or private address: /healthz, /readyz (and
+    /metrics, added by :func:`bot.web.metrics.add_metrics`), without a token."""
+    app = web.Application(client_max_size=1024)
+    app[READY_KEY] = ready
+    app[OPS_TOKEN_KEY] = None
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", ops_only(readyz))
     return app

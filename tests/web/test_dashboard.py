@@ -40,7 +40,7 @@ async def line(fake_tg: FakeTelegram, tmp_path: Path) -> AsyncIterator[LineRunti
     settings = Settings(
         _env_file=None, telegram_token=fake_tg.token, telegram_api_url=fake_tg.api_root,
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'line.db'}", web_host="127.0.0.1",
-        web_port=0, webhook_url="", public_url="", demo=True,
+        web_port=0, ops_port=0, webhook_url="", public_url="", demo=True,
     )
     rt = LineRuntime(settings, web_extenders=default_extenders())
     await rt.start()
@@ -64,6 +64,11 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
 
 def _base(rt: LineRuntime) -> str:
     return f"http://127.0.0.1:{rt.web_port}"
+
+
+def _ops(rt: LineRuntime) -> str:
+    """The operations port (loopback): /metrics and /readyz without a token."""
+    return f"http://127.0.0.1:{rt.ops_port}"
 
 
 async def get_link(rt: LineRuntime, fake: FakeTelegram, staff_id: int) -> str:
@@ -359,7 +364,7 @@ async def test_metrics_are_prometheus_text(
     await queue_parent(line, "M3M3", user_id=7203)
     async with line.db.tx() as s:
         await s.execute(update(Staff).where(Staff.tg_user_id == PEER).values(on_duty=True))
-    async with http.get(_base(line) + "/metrics") as r:
+    async with http.get(_ops(line) + "/metrics") as r:
         assert r.status == 200
         assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4")
         body = await r.text()
@@ -392,8 +397,53 @@ async def test_health_endpoints_still_answer(
         line: LineRuntime, http: aiohttp.ClientSession) -> None:
     async with http.get(_base(line) + "/healthz") as r:
         assert r.status == 200
-    async with http.get(_base(line) + "/readyz") as r:
-        assert r.status == 200
+    for path in ("/healthz", "/readyz"):
+        async with http.get(_ops(line) + path) as r:
+            assert r.status == 200, path
+    async with http.get(_ops(line) + "/readyz") as r:
+        assert "inbox_backlog" in await r.json()
+
+
+async def test_metrics_and_readiness_are_not_on_the_public_port_without_the_token(
+        line: LineRuntime, http: aiohttp.ClientSession) -> None:
+    assert line.settings.ops_host == "127.0.0.1"  # the default: loopback only
+    assert line.ops_runner is not None
+    bound = {addr[0] for addr in line.ops_runner.addresses}
+    assert bound == {"127.0.0.1"}, bound
+    for path in ("/metrics", "/readyz"):
+        for headers in ({}, {"Authorization": "Bearer "}, {"Authorization": "Bearer guess"}):
+            async with http.get(_base(line) + path, headers=headers) as r:
+                assert r.status == 404, (path, headers)
+                body = await r.text()
+            assert "parentline_" not in body and "inbox_backlog" not in body
+        async with http.get(_ops(line) + path) as r:
+            assert r.status == 200, path
+    # the ops port serves nothing else: no dashboard, no webhook
+    async with http.get(_ops(line) + "/dashboard") as r:
+        assert r.status == 404
+    async with http.post(_ops(line) + "/telegram/webhook", json={"update_id": 1}) as r:
+        assert r.status in (404, 405)
+
+
+async def test_with_a_metrics_token_the_public_port_serves_them_to_its_bearer(
+        fake_tg: FakeTelegram, tmp_path: Path, http: aiohttp.ClientSession) -> None:
+    settings = Settings(
+        _env_file=None, telegram_token=fake_tg.token, telegram_api_url=fake_tg.api_root,
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'token.db'}", web_port=0, ops_port=0,
+        webhook_url="", secret_key="k" * 43, metrics_token="t0ken-for-prometheus")
+    rt = LineRuntime(settings, web_extenders=default_extenders())
+    await rt.start()
+    try:
+        ok = {"Authorization": "Bearer t0ken-for-prometheus"}
+        for path in ("/metrics", "/readyz"):
+            async with http.get(_base(rt) + path, headers=ok) as r:
+                assert r.status == 200, path
+            for bad in ({}, {"Authorization": "Bearer t0ken"},
+                        {"Authorization": "t0ken-for-prometheus"}):
+                async with http.get(_base(rt) + path, headers=bad) as r:
+                    assert r.status == 404, (path, bad)
+    finally:
+        await rt.stop()
 
 
 async def test_a_refused_content_reload_shows_on_the_dashboard_and_in_metrics(
@@ -408,5 +458,5 @@ async def test_a_refused_content_reload_shows_on_the_dashboard_and_in_metrics(
         html = await r.text()
     assert 'id="reload-refused"' in html
     assert "content/resources/county-x.yaml:14: phone &#34;555-12&#34;" in html
-    async with http.get(_base(line) + "/metrics") as r:
+    async with http.get(_ops(line) + "/metrics") as r:
         assert "\nparentline_content_reload_errors 1\n" in await r.text()
