@@ -212,6 +212,9 @@ class LineRuntime:
         model = getattr(self.content.current, "risk_model", None)
         if model is not None:
             safety.use_model(model)
+        # Loaded with the content already; run once so no parent's first message pays for
+        # anything still built lazily (and the shipped ones load here if content has none).
+        safety.warm_up()
 
     async def _watch_content(self) -> None:
         while True:
