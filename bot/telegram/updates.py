@@ -7,6 +7,7 @@ however odd, yields an event (possibly ``unsupported``), never an exception.
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -47,12 +48,25 @@ def _in_range(v: Any, *, low: int = -ID_LIMIT) -> bool:
     return isinstance(v, int) and not isinstance(v, bool) and low <= v < ID_LIMIT
 
 
+def _storable(text: str) -> bool:
+    """Text every database can keep: no NUL (PostgreSQL's JSON refuses it) and no lone
+    surrogate (not UTF-8 at all). Telegram sends neither."""
+    if text.isascii():
+        return "\x00" not in text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text
+
+
 def check_update(update: Any) -> str | None:
     """Why ``update`` is not an update Telegram could have sent, or ``None`` when it could be.
 
     Checks the shape the line relies on: a JSON object with an integer ``update_id`` in
     Telegram's range (a boolean is not an integer here), every ``message_id`` and every
-    user's and chat's ``id`` an integer in range, at most :data:`MAX_DEPTH` levels deep.
+    user's and chat's ``id`` an integer in range, at most :data:`MAX_DEPTH` levels deep,
+    no string with a NUL or a lone surrogate (which PostgreSQL could not store).
     Never raises, whatever it is given (iterative, so depth cannot exhaust the stack).
     """
     if not isinstance(update, dict):
@@ -64,10 +78,17 @@ def check_update(update: Any) -> str | None:
         value, depth = stack.pop()
         if depth > MAX_DEPTH:
             return f"nested deeper than {MAX_DEPTH} levels"
-        if isinstance(value, list):
+        if isinstance(value, str):
+            if not _storable(value):
+                return "a string Telegram would not send (NUL or a lone surrogate)"
+        elif isinstance(value, float) and not math.isfinite(value):
+            return "a number JSON does not have (NaN or infinity)"
+        elif isinstance(value, list):
             stack.extend((v, depth + 1) for v in value)
         elif isinstance(value, dict):
             for key, v in value.items():
+                if not isinstance(key, str) or not _storable(key):
+                    return "a key Telegram would not send (NUL or a lone surrogate)"
                 if key in _ID_KEYS and not _in_range(v, low=0):
                     return f"{key} is not an integer in Telegram's range"
                 if key in _ID_OBJECT_KEYS and not (isinstance(v, dict)

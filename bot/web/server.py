@@ -51,6 +51,11 @@ def ops_only(handler: Handler) -> Handler:
     return guarded
 
 
+def _no_constant(name: str) -> Any:
+    """NaN and Infinity are not JSON (Python accepts them; PostgreSQL would not)."""
+    raise ValueError(f"{name} is not JSON")
+
+
 async def webhook(request: web.Request) -> web.Response:
     secret = request.app[SECRET_KEY]
     given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
@@ -62,7 +67,7 @@ async def webhook(request: web.Request) -> web.Response:
         body = await request.content.read(MAX_UPDATE_BYTES + 1)
         if len(body) > MAX_UPDATE_BYTES:
             return web.Response(status=413, text="too large")
-        update = json.loads(body)
+        update = json.loads(body, parse_constant=_no_constant)
     except (ValueError, UnicodeDecodeError, RecursionError):
         # RecursionError: JSON nested thousands of levels deep (json's C parser recurses)
         return web.Response(status=400, text="not json")

@@ -151,6 +151,13 @@ def test_deeply_nested_json_gets_400(server: Server) -> None:
 
 
 def test_not_json_gets_400(server: Server) -> None:
+    before = server.stored()
+    for body in ('{"update_id": 7, "x": NaN}', '{"update_id": 7, "x": -Infinity}',
+                 '{"update_id": 7, "message": {"message_id": 1, "text": "a\\u0000b"}}',
+                 '{"update_id": 7, "message": {"message_id": 1, "text": "\\ud800"}}',
+                 '{"update_id": 7, "message": {"message_id": 1, "te\\udfffxt": "x"}}'):
+        assert server.post(body) == 400, body
+    assert server.stored() == before
     assert server.post(b"\xff\xfe") == 400
     assert server.post("{") == 400
     assert server.post("") == 400
