@@ -7,7 +7,10 @@
   fake Bot API to the moment the bot's reply arrives there (the fake's ``ts``), and p99
   for crisis replies (target p99 <= 50 ms);
 * resident memory of the bot process with 10,000 parents mid-flow (target <= 200 MB);
-* claim throughput with 20 specialists on PostgreSQL, and double claims (target zero).
+* claim throughput with 20 specialists on PostgreSQL, and double claims (target zero);
+* screening cost (``bench/screening.py``, in this process): the worst time to screen a
+  4,096-character message, and the event loop's longest stall while the line screens it
+  in a worker thread.
 
 Both bots run as subprocesses polling the same in-process fake Bot API; CPU time is read
 from ``/proc/<pid>/stat`` over the loaded window only, memory from ``/proc/<pid>/status``.
@@ -45,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from screening import measure as measure_screening  # bench/screening.py, beside this file
 
 from fake_telegram import FakeTelegram
 
@@ -137,6 +141,8 @@ def parentline_env(fake: FakeTelegram, db_url: str, port: int) -> dict[str, str]
         "PARENTLINE_WEB_HOST": "127.0.0.1",
         "PARENTLINE_WEB_PORT": str(port),
         "PARENTLINE_SECRET_KEY": "bench",
+        "PARENTLINE_OPS_PORT": "0",
+        "PARENTLINE_METRICS_TOKEN": "bench",
         "PARENTLINE_WEBHOOK_URL": "",
         "PARENTLINE_LOG_LEVEL": "WARNING",
         "PARENTLINE_RATE_GLOBAL_PER_SECOND": "100000",
@@ -179,7 +185,8 @@ async def wait_polling(fake: FakeTelegram, timeout: float = 60.0) -> None:
 
 async def readyz(bot: BotProcess) -> dict[str, Any]:
     async with aiohttp.ClientSession(trust_env=False) as s, \
-            s.get(f"http://127.0.0.1:{bot.web_port}/readyz") as r:
+            s.get(f"http://127.0.0.1:{bot.web_port}/readyz",
+                  headers={"Authorization": "Bearer bench"}) as r:
         return dict(await r.json()) if r.status == 200 else {}
 
 
@@ -492,7 +499,8 @@ def verdict(ok: bool) -> str:
 
 
 def report(m: dict[str, str], echo: Phase, pl: dict[str, Any], claims: dict[str, Any] | None,
-           n: int, rate: float) -> tuple[str, dict[str, Any]]:
+           n: int, rate: float, screening: dict[str, float] | None = None
+           ) -> tuple[str, dict[str, Any]]:
     phase: Phase = pl["phase"]
     echo_cpu = echo.cpu / max(1, len(echo.sent))
     pl_cpu = phase.cpu / max(1, len(phase.sent))
@@ -514,6 +522,7 @@ def report(m: dict[str, str], echo: Phase, pl: dict[str, Any], claims: dict[str,
                        "rss_start": pl["rss_start"], "rss_after_load": pl["rss_after_load"],
                        "memory": mem},
         "claims": claims,
+        "screening": screening,
     }
     lines = [
         f"machine: {m['nproc']} CPUs ({m['cpu']}), {m['ram']} RAM, Python {m['python']}, "
@@ -541,6 +550,16 @@ def report(m: dict[str, str], echo: Phase, pl: dict[str, Any], claims: dict[str,
             f"{verdict(claims['double_claims'] == 0 and claims['over_cap'] == 0)} |")
     else:
         lines.append("| claims on PostgreSQL | skipped: no --postgres URL | | | |")
+    if screening is not None:
+        lines += [
+            f"| screening a 4,096-character message, worst of 20 | "
+            f"{screening['long_4096_max_ms']:.1f} ms (p50 {screening['long_4096_p50_ms']:.1f}"
+            " ms), in a worker thread | | | |",
+            f"| longest event-loop stall meanwhile (idle loop: "
+            f"{screening['idle_loop_stall_ms']:.1f} ms) | "
+            f"{screening['long_4096_loop_stall_ms']:.1f} ms | | a few ms | "
+            f"{verdict(screening['long_4096_loop_stall_ms'] <= 10)} |",
+        ]
     lines += [
         "",
         f"unanswered: parentline {phase.missing}, echo {echo.missing}, memory sample "
@@ -584,7 +603,10 @@ async def main_async(args: argparse.Namespace) -> int:
             print(f"claims done ({time.monotonic() - t:.0f}s)", flush=True)
     finally:
         await fake.stop()
-    text, figures = report(m, echo, pl, claims, args.parents, args.rate)
+    t = time.monotonic()
+    screening = await asyncio.to_thread(measure_screening)  # its own event loop
+    print(f"screening done ({time.monotonic() - t:.0f}s)", flush=True)
+    text, figures = report(m, echo, pl, claims, args.parents, args.rate, screening)
     print()
     print(text)
     if args.json:

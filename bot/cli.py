@@ -18,6 +18,8 @@ from core.config import (
     Settings,
     SettingsError,
     load_settings,
+    secret_key_notes,
+    secret_key_problem,
     unknown_variables,
 )
 
@@ -51,6 +53,9 @@ def cmd_run(_args: argparse.Namespace) -> int:
     settings = _settings()
     if not settings.telegram_token:
         print(MISSING_TOKEN_HELP, file=sys.stderr)
+        return 2
+    if (problem := secret_key_problem(settings)) is not None:
+        print(problem, file=sys.stderr)
         return 2
     for unknown in unknown_variables(os.environ):
         print(f"warning: {unknown}", file=sys.stderr)
@@ -106,6 +111,8 @@ def cmd_config_check(_args: argparse.Namespace) -> int:
     if settings is not None and not settings.telegram_token:
         print("note: PARENTLINE_TELEGRAM_TOKEN is not set; `parentline run` needs it "
               "(`parentline demo` does not).")
+    for note in secret_key_notes(settings) if settings is not None else []:
+        print(f"note: {note}")
     print("config OK")
     return 0
 

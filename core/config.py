@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 from dotenv import dotenv_values
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -39,10 +40,16 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = 8080
     public_url: str = ""  # where people reach the web server (dashboard links); default host:port
+    # /metrics and /readyz: on this separate address (loopback by default: a queue length and
+    # "0 specialists on duty" tell an outsider when the line is unstaffed), and on the public
+    # port only for requests with "Authorization: Bearer <metrics_token>" when that is set.
+    ops_host: str = "127.0.0.1"
+    ops_port: int = Field(default=8081, ge=0, le=65535)  # 0: any free port (tests)
+    metrics_token: str = ""
     webhook_url: str = ""
     webhook_secret: str = ""
-    # A secret for signing buttons and dashboard cookies. Derived from the token when unset,
-    # so a single-machine install needs nothing extra; set it explicitly for replicas.
+    # The secret for signing buttons and dashboard cookies: required to run the line (never
+    # derived from the bot token, which more people hold); the demo makes a fresh one.
     secret_key: str = ""
 
     retention_days: int = Field(default=30, ge=1)
@@ -70,6 +77,12 @@ class Settings(BaseSettings):
     uvloop: bool = True
     log_level: str = "INFO"
 
+    @model_validator(mode="after")
+    def _demo_secret(self) -> Settings:
+        if self.demo and not self.secret_key:
+            self.secret_key = secrets.token_urlsafe(32)  # one per demo process
+        return self
+
     @field_validator("telegram_api_url")
     @classmethod
     def _strip_slash(cls, v: str) -> str:
@@ -85,9 +98,16 @@ class Settings(BaseSettings):
 
     @property
     def secret(self) -> bytes:
-        """Key for callback signatures and cookies (stable across restarts)."""
-        base = self.secret_key or ("parentline:" + self.telegram_token)
-        return hashlib.sha256(base.encode()).digest()
+        """Key for callback signatures and cookies (stable across restarts and replicas).
+
+        Raises :class:`SettingsError` when ``PARENTLINE_SECRET_KEY`` is not set: a key
+        derived from the bot token would let whoever holds the token forge a dashboard
+        cookie for any staff id.
+        """
+        problem = secret_key_problem(self)
+        if problem is not None:
+            raise SettingsError([problem])
+        return hashlib.sha256(self.secret_key.encode()).digest()
 
     @property
     def bot_base_url(self) -> str:
@@ -104,6 +124,34 @@ parentline needs a Telegram bot token to talk to Telegram.
 
 To try the line right now without any token, run:  parentline demo
 """
+
+
+MAKE_SECRET_KEY = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+MIN_SECRET_KEY_CHARS = 32  # config check suggests at least this; run refuses only none
+
+
+def secret_key_problem(settings: Settings) -> str | None:
+    """Why the line cannot run with this ``PARENTLINE_SECRET_KEY``, or ``None``."""
+    if not settings.secret_key:
+        return ("PARENTLINE_SECRET_KEY is not set; the line signs buttons and dashboard "
+                f"cookies with it. Make one with:  {MAKE_SECRET_KEY}  and keep it secret "
+                "(every replica needs the same one).")
+    if settings.telegram_token and settings.secret_key == settings.telegram_token:
+        return ("PARENTLINE_SECRET_KEY must not be the bot token; make a key of its own "
+                f"with:  {MAKE_SECRET_KEY}")
+    return None
+
+
+def secret_key_notes(settings: Settings) -> list[str]:
+    """What ``config check`` says about the key: the problem, or advice on a short one."""
+    problem = secret_key_problem(settings)
+    if problem is not None:
+        return [problem + " `parentline run` refuses to start without it "
+                "(`parentline demo` makes its own)."]
+    if len(settings.secret_key) < MIN_SECRET_KEY_CHARS:
+        return [f"PARENTLINE_SECRET_KEY has {len(settings.secret_key)} characters; use at "
+                f"least {MIN_SECRET_KEY_CHARS} random ones:  {MAKE_SECRET_KEY}"]
+    return []
 
 
 # --- checking what an operator set ------------------------------------------------------------

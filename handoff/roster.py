@@ -69,7 +69,10 @@ async def add_staff(
     langs = _clean_languages(languages)
     staff = await session.get(Staff, tg_user_id)
     if staff is None:
-        staff = Staff(tg_user_id=tg_user_id, created_at=now, on_duty=False, paused=False)
+        # sessions_valid_from: a staff id removed and added back does not revive the
+        # dashboard cookies issued to it before.
+        staff = Staff(tg_user_id=tg_user_id, created_at=now, on_duty=False, paused=False,
+                      sessions_valid_from=now)
         session.add(staff)
     staff.name = name
     staff.role = known_role
@@ -84,6 +87,14 @@ async def list_staff(session: AsyncSession) -> list[Staff]:
     """Everyone on the roster, coordinators first, then by name."""
     rows = await session.scalars(select(Staff))
     return sorted(rows, key=lambda s: (s.role != "coordinator", s.name.casefold()))
+
+
+async def end_sessions(session: AsyncSession, tg_user_id: int, now: datetime) -> None:
+    """End every dashboard session of this staff member issued before ``now`` (sign-out)."""
+    staff = await session.get(Staff, tg_user_id)
+    if staff is not None:
+        staff.sessions_valid_from = now
+        await session.flush()
 
 
 async def remove_staff(session: AsyncSession, tg_user_id: int) -> bool:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -102,3 +105,40 @@ def test_flows_diagram_matches_the_committed_one(tmp_path: Path) -> None:
     assert res.returncode == 0
     written = tmp_path / "parent.mmd"
     assert written.read_text() == (REPO / "docs" / "flows" / "parent.mmd").read_text()
+
+
+def test_run_refuses_to_start_without_its_own_secret_key(tmp_path: Path) -> None:
+    res = run("run", cwd=tmp_path, env={"PARENTLINE_TELEGRAM_TOKEN": "1:x"})
+    assert res.returncode == 2
+    assert "PARENTLINE_SECRET_KEY is not set" in res.stderr
+    assert "secrets.token_urlsafe(32)" in res.stderr and "Traceback" not in res.stderr
+    res = run("run", cwd=tmp_path, env={"PARENTLINE_TELEGRAM_TOKEN": "1:x",
+                                        "PARENTLINE_SECRET_KEY": "1:x"})
+    assert res.returncode == 2 and "must not be the bot token" in res.stderr
+
+
+def test_config_check_explains_the_secret_key(tmp_path: Path) -> None:
+    res = run("config", "check", cwd=tmp_path, env={"PARENTLINE_TELEGRAM_TOKEN": "1:x"})
+    assert "note: PARENTLINE_SECRET_KEY is not set" in res.stdout
+    assert "secrets.token_urlsafe(32)" in res.stdout and "refuses to start" in res.stdout
+    res = run("config", "check", cwd=tmp_path, env={"PARENTLINE_TELEGRAM_TOKEN": "1:x",
+                                                    "PARENTLINE_SECRET_KEY": "short"})
+    assert "note: PARENTLINE_SECRET_KEY has 5 characters" in res.stdout
+    res = run("config", "check", cwd=tmp_path, env={"PARENTLINE_TELEGRAM_TOKEN": "1:x",
+                                                    "PARENTLINE_SECRET_KEY": "k" * 43})
+    assert "SECRET_KEY" not in res.stdout and res.stdout.splitlines()[-1] == "config OK"
+
+
+def test_the_runtime_refuses_a_missing_key_and_the_demo_makes_its_own() -> None:
+    from bot.app.runtime import LineRuntime
+    from core.config import Settings, SettingsError
+
+    with pytest.raises(SettingsError, match="PARENTLINE_SECRET_KEY is not set"):
+        LineRuntime(Settings(_env_file=None, telegram_token="1:x"))
+    with pytest.raises(SettingsError):
+        Settings(_env_file=None, telegram_token="1:x").secret  # noqa: B018
+    one = Settings(_env_file=None, telegram_token="1:x", demo=True)
+    two = Settings(_env_file=None, telegram_token="1:x", demo=True)
+    assert len(one.secret_key) >= 32 and one.secret == one.secret != two.secret
+    # the old key derived from the token is gone
+    assert one.secret != hashlib.sha256(b"parentline:1:x").digest()

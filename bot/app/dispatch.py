@@ -200,7 +200,8 @@ async def crisis(ctx: Ctx, parent: Parent, ev: Inbound, a: Assessment) -> None:
     """The crisis response: lines at once, front of the queue, alerts, audit."""
     category = a.category or "general"
     _forget_window(parent)
-    ctx.send(SendText(ev.chat_id, crisis_reply(a.category, parent.lang, ctx.content, ctx.now)))
+    ctx.send(SendText(ev.chat_id, crisis_reply(a.category, parent.lang, ctx.content, ctx.now,
+                                               categories=a.categories)))
     if category == "domestic_violence":
         parent.no_checkin = True
         parent.flow_data = {**parent.flow_data, "no_checkin": True}

@@ -28,8 +28,9 @@ from bot.app.sender import Limiter, Sender
 from bot.app.workers import InboxWorkers, replica_id
 from bot.telegram.client import Outcome, build_application, call, retry_after_seconds
 from bot.telegram.polling import Poller
-from bot.web.server import WEBHOOK_PATH, make_web_app
-from core.config import Settings
+from bot.web.metrics import add_metrics
+from bot.web.server import WEBHOOK_PATH, make_ops_app, make_web_app
+from core.config import Settings, SettingsError, secret_key_problem
 from core.storage import inbox, outbox
 from core.storage.db import Database
 from core.storage.migrate import upgrade
@@ -83,6 +84,8 @@ class LineRuntime:
     def __init__(self, settings: Settings, *, db: Database | None = None,
                  limiter: Limiter | None = None, web_extenders: list[WebExtender] | None = None,
                  serve_web: bool = True) -> None:
+        if (problem := secret_key_problem(settings)) is not None:
+            raise SettingsError([problem])  # never sign with a key derived from the token
         self.settings = settings
         self.db = db or Database(settings.database_url)
         self.owner = replica_id()
@@ -113,6 +116,8 @@ class LineRuntime:
         self.web_extenders = web_extenders or []
         self.serve_web = serve_web
         self.web_runner: web.AppRunner | None = None
+        self.ops_runner: web.AppRunner | None = None
+        self.ops_port: int | None = None
         self.web_port: int | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self.started_at: datetime | None = None
@@ -163,6 +168,8 @@ class LineRuntime:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.web_runner is not None:
             await self.web_runner.cleanup()
+        if self.ops_runner is not None:
+            await self.ops_runner.cleanup()
         with contextlib.suppress(Exception):
             await self.application.shutdown()
         await self.db.dispose()
@@ -205,6 +212,9 @@ class LineRuntime:
         model = getattr(self.content.current, "risk_model", None)
         if model is not None:
             safety.use_model(model)
+        # Loaded with the content already; run once so no parent's first message pays for
+        # anything still built lazily (and the shipped ones load here if content has none).
+        safety.warm_up()
 
     async def _watch_content(self) -> None:
         while True:
@@ -235,19 +245,30 @@ class LineRuntime:
 
     async def _start_web(self) -> None:
         app = make_web_app(self.db, webhook_secret=self.settings.webhook_secret,
-                           on_stored=self.workers.wake.set, ready=self.readiness)
+                           on_stored=self.workers.wake.set, ready=self.readiness,
+                           metrics_token=self.settings.metrics_token)
         for extend in self.web_extenders:
             extend(app, self)
-        self.web_runner = web.AppRunner(app, access_log=None)
-        await self.web_runner.setup()
-        site = web.TCPSite(self.web_runner, self.settings.web_host, self.settings.web_port)
-        await site.start()
-        server = getattr(site, "_server", None)
-        sockets = getattr(server, "sockets", None) or []
-        self.web_port = sockets[0].getsockname()[1] if sockets else self.settings.web_port
+        self.web_runner, self.web_port = await _serve(app, self.settings.web_host,
+                                                      self.settings.web_port)
+        ops = make_ops_app(self.readiness)
+        add_metrics(ops, self)
+        self.ops_runner, self.ops_port = await _serve(ops, self.settings.ops_host,
+                                                      self.settings.ops_port)
 
     async def readiness(self) -> dict[str, Any]:
         async with self.db.read() as s:
             await s.execute(text("SELECT 1"))
             return {"inbox_backlog": await inbox.backlog(s),
                     "outbox_pending": await outbox.pending_count(s)}
+
+
+async def _serve(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
+    """Serve ``app`` on ``host:port``; the runner and the port it got (``port`` 0: any)."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    server = getattr(site, "_server", None)
+    sockets = getattr(server, "sockets", None) or []
+    return runner, (sockets[0].getsockname()[1] if sockets else port)

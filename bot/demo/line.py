@@ -70,6 +70,7 @@ class DemoLine:
             demo=True,
             web_host=self.host,
             web_port=self.port,
+            ops_port=0,  # the demo has no Prometheus: any free loopback port
             webhook_url="",
             public_url="",
             staff_chat_id=None,

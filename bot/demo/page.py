@@ -9,12 +9,15 @@ page cannot send without a CORS preflight this server never answers).
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from bot.demo.line import PARENT_ID, SPECIALIST_ID
+from bot.web.dashboard.templating import security_headers
 
 if TYPE_CHECKING:
     from bot.app.runtime import LineRuntime, WebExtender
@@ -22,6 +25,28 @@ if TYPE_CHECKING:
     from fake_telegram.state import StoredMessage
 
 PAGE = Path(__file__).parent / "templates" / "demo.html"
+STYLE = Path(__file__).parent / "static" / "demo.css"
+# URL buttons open only web pages over TLS and Telegram's own links; anything else
+# (javascript:, data:, http:, file:, relative paths) is shown as plain text.
+URL_SCHEMES = frozenset({"https", "tg"})
+
+
+def safe_url(url: Any) -> str | None:
+    """``url`` when a URL button may link to it, else ``None``."""
+    if not isinstance(url, str) or any(c.isspace() or ord(c) < 32 for c in url):
+        return None
+    try:
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError:
+        return None
+    return url if scheme in URL_SCHEMES else None
+
+
+def _button(b: dict[str, Any]) -> dict[str, Any]:
+    if "url" not in b:
+        return b
+    url = safe_url(b["url"])
+    return {k: v for k, v in b.items() if k != "url"} | ({"url": url} if url else {})
 WHO = {"parent": PARENT_ID, "specialist": SPECIALIST_ID}
 MAX_TEXT = 4096
 
@@ -34,7 +59,7 @@ def message_view(m: StoredMessage) -> dict[str, Any]:
         "from_bot": m.from_bot,
         "kind": m.kind,
         "text": text or "",
-        "buttons": m.buttons(),
+        "buttons": [[_button(b) for b in row] for row in m.buttons()],
         "deleted": m.deleted,
         "edited": bool(m.edits) or m.edit_date is not None,
         "reply_to": m.reply_to.message_id if m.reply_to else None,
@@ -59,8 +84,18 @@ def add_demo_page(demo: DemoLine) -> WebExtender:
     """A runtime web extender serving the demo page and its small JSON API."""
 
     async def page(_request: web.Request) -> web.Response:
-        return web.Response(text=PAGE.read_text(encoding="utf-8"), content_type="text/html",
-                            headers={"Cache-Control": "no-store"})
+        """The page with the dashboard's Content-Security-Policy: its one script runs by
+        nonce, its style comes from this server, nothing else loads or runs."""
+        nonce = secrets.token_urlsafe(16)
+        html = PAGE.read_text(encoding="utf-8").replace("{{nonce}}", nonce)
+        response = web.Response(text=html, content_type="text/html", charset="utf-8")
+        security_headers(response, nonce)
+        return response
+
+    async def style(_request: web.Request) -> web.Response:
+        return web.Response(text=STYLE.read_text(encoding="utf-8"), content_type="text/css",
+                            headers={"Cache-Control": "no-store",
+                                     "X-Content-Type-Options": "nosniff"})
 
     async def state(_request: web.Request) -> web.Response:
         return web.json_response({
@@ -111,6 +146,7 @@ def add_demo_page(demo: DemoLine) -> WebExtender:
     def extend(app: web.Application, _runtime: LineRuntime) -> None:
         app.router.add_get("/", _root)
         app.router.add_get("/demo", page)
+        app.router.add_get("/demo/demo.css", style)
         app.router.add_get("/demo/api/state", state)
         app.router.add_post("/demo/api/send", send)
         app.router.add_post("/demo/api/press", press)

@@ -8,18 +8,18 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.telegram.updates import chat_id_of, sanitize
+from bot.telegram.updates import chat_id_of, check_update, sanitize
 from core.storage.db import Database
 from core.storage.inbox import Arrival, store_arrivals
 
 
 def arrivals(updates: Iterable[dict[str, Any]]) -> list[Arrival]:
-    """The updates the inbox can keep (those with an integer ``update_id``), without names,
-    usernames or phone numbers."""
+    """The updates the inbox can keep (those of a shape Telegram could send, see
+    :func:`~bot.telegram.updates.check_update`), without names, usernames or phone numbers."""
     return [
-        Arrival(uid, chat_id_of(upd), sanitize(upd))
+        Arrival(upd["update_id"], chat_id_of(upd), sanitize(upd))
         for upd in updates
-        if isinstance(uid := upd.get("update_id"), int)
+        if check_update(upd) is None
     ]
 
 

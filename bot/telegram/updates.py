@@ -7,6 +7,7 @@ however odd, yields an event (possibly ``unsupported``), never an exception.
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,6 +33,69 @@ _MEDIA_KEYS: tuple[tuple[str, MediaKind], ...] = (
     ("dice", "dice"),
 )
 _MESSAGE_KEYS = ("message", "edited_message", "channel_post", "edited_channel_post")
+
+# Telegram's identifiers have at most 52 significant bits ("a 64-bit integer or a
+# double-precision float is safe"): anything outside is not from Telegram, and would
+# overflow a 64-bit column on the way in.
+ID_LIMIT = 2**52
+MAX_DEPTH = 64  # a real update nests a dozen levels at most (replies of replies, markup)
+# Keys whose value is always a User or a Chat, so always carries an integer ``id``.
+_ID_OBJECT_KEYS = frozenset({"chat", "from", "sender_chat", "user", "sender_business_bot"})
+_ID_KEYS = frozenset({"message_id", "update_id"})
+
+
+def _in_range(v: Any, *, low: int = -ID_LIMIT) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and low <= v < ID_LIMIT
+
+
+def _storable(text: str) -> bool:
+    """Text every database can keep: no NUL (PostgreSQL's JSON refuses it) and no lone
+    surrogate (not UTF-8 at all). Telegram sends neither."""
+    if text.isascii():
+        return "\x00" not in text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text
+
+
+def check_update(update: Any) -> str | None:
+    """Why ``update`` is not an update Telegram could have sent, or ``None`` when it could be.
+
+    Checks the shape the line relies on: a JSON object with an integer ``update_id`` in
+    Telegram's range (a boolean is not an integer here), every ``message_id`` and every
+    user's and chat's ``id`` an integer in range, at most :data:`MAX_DEPTH` levels deep,
+    no string with a NUL or a lone surrogate (which PostgreSQL could not store).
+    Never raises, whatever it is given (iterative, so depth cannot exhaust the stack).
+    """
+    if not isinstance(update, dict):
+        return "not a JSON object"
+    if not _in_range(update.get("update_id"), low=0):
+        return "update_id is not an integer in Telegram's range"
+    stack: list[tuple[Any, int]] = [(update, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return f"nested deeper than {MAX_DEPTH} levels"
+        if isinstance(value, str):
+            if not _storable(value):
+                return "a string Telegram would not send (NUL or a lone surrogate)"
+        elif isinstance(value, float) and not math.isfinite(value):
+            return "a number JSON does not have (NaN or infinity)"
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+        elif isinstance(value, dict):
+            for key, v in value.items():
+                if not isinstance(key, str) or not _storable(key):
+                    return "a key Telegram would not send (NUL or a lone surrogate)"
+                if key in _ID_KEYS and not _in_range(v, low=0):
+                    return f"{key} is not an integer in Telegram's range"
+                if key in _ID_OBJECT_KEYS and not (isinstance(v, dict)
+                                                   and _in_range(v.get("id"))):
+                    return f"{key}.id is not an integer in Telegram's range"
+                stack.append((v, depth + 1))
+    return None
 
 
 def sanitize(update: Any) -> Any:
@@ -87,7 +151,8 @@ def _command(text: str, entities: Any) -> tuple[str, str] | None:
         e = _dict(ent)
         if e.get("type") == "bot_command" and e.get("offset") == 0:
             length = _int(e.get("length")) or 0
-            word = text[:length] if 0 < length <= len(text) else (text.split(maxsplit=1) or [""])[0]
+            words = text.split(maxsplit=1)
+            word = text[:length] if 0 < length <= len(text) else (words[0] if words else "")
             name = word.lstrip("/").split("@", 1)[0].lower()
             if not name:
                 return None

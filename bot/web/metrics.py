@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from sqlalchemy import func, select
 
+from bot.web.server import ops_only
 from core.storage import inbox, outbox
 from core.storage.models import Conversation, Staff
 
@@ -97,6 +98,7 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 def add_metrics(app: web.Application, runtime: LineRuntime) -> None:
-    """Serve ``/metrics`` on the line's web app (keep it off the public internet)."""
+    """Serve ``/metrics``: openly on the ops app, on the public app only with the bearer
+    token (``PARENTLINE_METRICS_TOKEN``; see :func:`bot.web.server.ops_only`)."""
     app[RUNTIME] = runtime
-    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/metrics", ops_only(metrics))

@@ -216,6 +216,8 @@ class Staff(Base):
     # "note" (closing note for a conversation) or "advise" (coordinator advice to a peer).
     awaiting: Mapped[str | None] = mapped_column(String(20))
     awaiting_conv_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Dashboard cookies issued before this moment are refused (sign-out, re-added staff).
+    sessions_valid_from: Mapped[datetime | None]
 
 
 # --- conversations and handoff --------------------------------------------------------------

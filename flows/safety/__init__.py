@@ -19,7 +19,8 @@ text, so it can be written to the audit log.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from flows.content.yamlio import ContentError
@@ -37,16 +38,44 @@ __all__ = [
     "assess_window",
     "combine",
     "default_content_dir",
+    "prescreen",
+    "screened_part",
     "use_model",
     "use_rules",
+    "warm_up",
 ]
 
 MODEL_FILE = "risk-model.bin"
 WINDOW_TAIL = 300  # characters of each recent message read together (a plan is short)
 
+# The rules read at most this much of one message: Telegram's own limit for a text, so a
+# real message is read whole. Anything longer (text the line puts together itself, or a
+# client that ignores the limit) is read in its first and last halves: a parent tends to
+# say what is wrong at the start of a long message and where things stand now at its end,
+# and the rules' cost grows with length (measured: about 20 ms for 4,096 characters, so a
+# 100,000-character text would hold the line up for half a second).
+MAX_SCREENED_CHARS = 4096
+_EDGE_CHARS = MAX_SCREENED_CHARS // 2
+# Assessments by text, for the same rules and model: the processor screens long texts in a
+# thread first (:func:`prescreen`), so the dispatcher's own call finds the answer here and
+# the event loop never runs a long screening itself.
+_MEMO_SIZE = 256
+_memo: OrderedDict[tuple[int, int, str], tuple[Assessment, str, RuleSet, RiskModel]] = (
+    OrderedDict())
+
 _lock = threading.Lock()
+_memo_lock = threading.Lock()
 _active: RuleSet | None = None
 _model: RiskModel | None = None
+
+
+def screened_part(text: str) -> str:
+    """What the rules read of ``text``: all of it up to :data:`MAX_SCREENED_CHARS`, else
+    its first and last halves with a line break between (so no phrase is made up of the
+    end of one half and the start of the other)."""
+    if len(text) <= MAX_SCREENED_CHARS:
+        return text
+    return text[:_EDGE_CHARS] + "\n" + text[-_EDGE_CHARS:]
 
 
 def default_content_dir() -> Path:
@@ -168,9 +197,67 @@ def combine(rules: Assessment, scores: Scores, model: RiskModel) -> Assessment:
 
 def assess(text: str, lang: str | None = None) -> Assessment:
     """Screen one message for a crisis, a concern worth asking about, clinical or legal
-    questions, a request for a person, and fear of being reported."""
-    model = active_model()
-    return combine(assess_with(active_rules(), text, lang), model.score(text), model)
+    questions, a request for a person, and fear of being reported.
+
+    ``lang`` does not change the result (both languages' rules always run), so answers
+    are remembered by text for the active rules and model (see :func:`prescreen`).
+    """
+    rules, model = active_rules(), active_model()
+    key = (id(rules), id(model), text)
+    with _memo_lock:
+        hit = _memo.get(key)
+        if hit is not None and hit[2] is rules and hit[3] is model:  # not a reused id()
+            _memo.move_to_end(key)
+            return hit[0]
+    a = combine(assess_with(rules, screened_part(text), lang), model.score(text), model)
+    with _memo_lock:
+        _memo[key] = (a, threading.current_thread().name, rules, model)
+        while len(_memo) > _MEMO_SIZE:
+            _memo.popitem(last=False)
+    return a
+
+
+def prescreen(texts: Iterable[str]) -> None:
+    """Screen ``texts`` now, so a later :func:`assess` of the same text is a lookup.
+
+    Meant to run in a worker thread (``asyncio.to_thread``): Python switches threads
+    every few milliseconds, so the event loop keeps answering while a long message is
+    screened, instead of stopping for the whole screening.
+    """
+    for text in texts:
+        assess(text)
+
+
+def forget_screened() -> None:
+    """Forget every remembered answer (benchmarks measure screening, not the lookup)."""
+    with _memo_lock:
+        _memo.clear()
+
+
+def screened_on(text: str) -> str | None:
+    """The name of the thread that screened ``text`` with the active rules and model, or
+    ``None`` when it is not remembered (for tests and diagnostics)."""
+    rules, model = active_rules(), active_model()
+    with _memo_lock:
+        hit = _memo.get((id(rules), id(model), text))
+    return hit[1] if hit is not None and hit[2] is rules and hit[3] is model else None
+
+
+WARM_UP_TEXTS = (
+    "I can't do this anymore. Everyone would be better off without me.",
+    "Ya no puedo más, me tomé todas las pastillas.",
+    "Bedtime is a battle every night; can I talk to a real person? Is he on the right meds?",
+)
+
+
+def warm_up() -> None:
+    """Load the rules and the model and run them once (lazily built indexes, the first
+    numerical call), at start-up, so no parent's first message pays for it."""
+    active_rules()
+    active_model()
+    for text in WARM_UP_TEXTS:
+        assess(text)
+        assess_window([text, text])
 
 
 def assess_window(recent: Sequence[str], lang: str | None = None) -> Assessment | None:

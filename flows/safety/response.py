@@ -15,6 +15,7 @@ to a built-in sentence with 988 and 911, rather than raise.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
@@ -68,19 +69,29 @@ def _resource_lines(
     return lines
 
 
-def crisis_reply(category: str | None, lang: str, content: ContentAPI, now: datetime) -> str:
+def crisis_reply(category: str | None, lang: str, content: ContentAPI, now: datetime, *,
+                 categories: Sequence[str] = ()) -> str:
     """The one message a parent gets when screening (or /crisis) finds a crisis.
 
     ``category`` None means /crisis without a category: the ``general`` reply.
+    ``categories`` (an assessment's, most urgent first) may name several: the script is
+    the most urgent one's, and the lines are the union of all of theirs, each once, in
+    that order (an overdose with suicidal words: 911, Poison Control, then 988).
     """
     plans = active_rules().responses
-    plan = plans.get(category or "general") or plans.get("general")
+    names = [c for c in categories if c in plans] or [category or "general"]
+    if category and category in plans and category not in names:
+        names.insert(0, category)
+    plan = plans.get(names[0]) or plans.get("general")
     general = plans.get("general")
     script_keys = tuple(k for k in (plan and plan.script, general and general.script) if k)
     script = _text(content, script_keys, lang)
     if plan is None or script is None:
         return _FALLBACK.get(lang, _FALLBACK["en"])
-    lines = _resource_lines(content, plan.resources, lang, now)
+    ids: list[str] = list(plan.resources)
+    for name in names[1:]:
+        ids.extend(r for r in plans[name].resources if r not in ids)
+    lines = _resource_lines(content, tuple(dict.fromkeys(ids)), lang, now)
     if not lines:
         lines = [_FALLBACK.get(lang, _FALLBACK["en"])]
     parts = [script, "\n".join(lines)]

@@ -70,6 +70,7 @@ async def line(fake_tg: FakeTelegram, tmp_path: Path) -> AsyncIterator[LineRunti
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'line.db'}",
         web_host="127.0.0.1",
         web_port=0,
+        ops_port=0,
         webhook_url="",
         public_url="",
         demo=True,

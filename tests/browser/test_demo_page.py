@@ -181,3 +181,41 @@ async def test_a_crisis_message_shows_the_crisis_response(
     text = await page.locator("#parent .msgs").inner_text()
     assert "988" in text  # the 24/7 line is in the reply itself
     await bot_says(page, "parent", content.text("handoff.crisis_queued", "en"))
+
+
+async def test_the_demo_page_has_the_dashboards_csp_and_opens_only_https_and_tg_links(
+    demo: DemoLine, page: Any
+) -> None:
+    from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+
+    from bot.demo.line import PARENT_ID
+
+    violations: list[str] = []
+    page.on("console", lambda msg: violations.append(msg.text)
+            if "Content Security Policy" in msg.text else None)
+    response = await page.goto(demo.url + "/demo")
+    csp = response.headers["content-security-policy"]
+    assert "default-src 'none'" in csp and "script-src 'nonce-" in csp
+    assert "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
+    dash = await page.request.get(demo.url + "/dashboard/login")
+    assert dash.headers["content-security-policy"].split("script-src")[0] == \
+        csp.split("script-src")[0]
+
+    # a bot message with URL buttons, sent by the real PTB client to the fake Telegram
+    urls = {"web": "https://example.org/help", "tg": "tg://resolve?domain=parentline",
+            "js": "javascript:alert(document.cookie)", "data": "data:text/html,<b>x</b>",
+            "http": "http://example.org/", "vb": " JavaScript:alert(1)"}
+    async with Bot(demo.fake.token, base_url=demo.fake.base_url) as bot:
+        await bot.send_message(PARENT_ID, "links to press", reply_markup=InlineKeyboardMarkup(
+            [[InlineKeyboardButton(name, url=url)] for name, url in urls.items()]))
+    await page.click("#parent-start")  # the page works under the policy
+    await page.locator("#parent .msg.bot", has_text="links to press").wait_for()
+    links = page.locator("#parent .msg.bot", has_text="links to press").locator(".kbd a")
+    hrefs = {await a.inner_text(): await a.get_attribute("href") for a in await links.all()}
+    assert hrefs == {"web": urls["web"], "tg": urls["tg"]}
+    text = await page.locator("#parent .msg.bot", has_text="links to press").inner_text()
+    assert all(name in text for name in ("js", "data", "http", "vb"))  # shown as plain text
+    state = await (await page.request.get(demo.url + "/demo/api/state")).json()
+    shown = [b for m in state["parent"] for row in m["buttons"] for b in row]
+    assert {b.get("url") for b in shown if "url" in b} == {urls["web"], urls["tg"]}
+    assert not violations, violations

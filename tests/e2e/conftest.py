@@ -78,6 +78,7 @@ def line_settings(fake: FakeTelegram, db_path: Path, **overrides: Any) -> Settin
         "telegram_api_url": fake.api_root,
         "database_url": f"sqlite+aiosqlite:///{db_path}",
         "web_port": 0,
+        "ops_port": 0,
         "secret_key": "test-secret",
         "webhook_url": "",
         "staff_chat_id": None,

@@ -82,6 +82,21 @@ async def test_medical_emergency_mid_flow_gets_911_and_poison_control(line: Line
     assert t(line, "parent.ask_help") not in parent.texts()[-1]
 
 
+@pytest.mark.parametrize(("lang", "text"), [
+    ("en", "i can't do this anymore. i took all my pills"),
+    ("es", "ya no puedo más. me tomé todas las pastillas"),
+])
+async def test_an_overdose_with_suicidal_words_lists_911_poison_control_and_988(
+    line: Line, lang: str, text: str
+) -> None:
+    parent = line.parent(812, lang)
+    parent.says(text)
+    reply = (await parent.reads(t(line, "crisis.medical_emergency", lang)[:40]))["text"]
+    lines = reply.split("\n\n")[1]
+    assert "911" in lines and "1-800-222-1222" in lines and "988" in lines
+    assert lines.index("911") < lines.index("1-800-222-1222") < lines.index("988")
+
+
 async def test_crisis_while_queued_moves_to_the_front(line: Line) -> None:
     first = line.parent(803)
     first.says("/talk")

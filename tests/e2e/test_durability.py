@@ -111,6 +111,7 @@ class BotProcess:
             "PARENTLINE_DATABASE_URL": f"sqlite+aiosqlite:///{db_path}",
             "PARENTLINE_SECRET_KEY": "kill-test",
             "PARENTLINE_WEB_PORT": "0",
+            "PARENTLINE_OPS_PORT": "0",
             "PARENTLINE_LOG_LEVEL": "WARNING",
             "NO_PROXY": "127.0.0.1,localhost",
         }

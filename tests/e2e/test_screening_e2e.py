@@ -213,3 +213,27 @@ async def test_with_a_specialist_the_person_asks_not_the_bot(line: Line) -> None
     assert text[:20] not in note["text"]  # the note never carries the parent's words
     await peer.fake.wait_until(lambda: any(text[:20] in x for x in peer.texts()), 10)
     assert not any(t(line, "safety.ask_directly")[:40] in x for x in parent.texts())
+
+
+async def test_rules_and_model_are_ready_at_start_and_long_messages_are_screened_off_the_loop(
+    line: Line,
+) -> None:
+    import threading
+
+    from flows import safety
+
+    # start-up loaded the content's rules and model and ran them once
+    assert safety.active_rules() is line.runtime.content.current.safety_rules
+    assert safety.active_model() is line.runtime.content.current.risk_model
+    assert all(safety.screened_on(t) is not None for t in safety.WARM_UP_TEXTS)
+
+    loop_thread = threading.current_thread().name
+    filler = "It has been a long week and the school called again about the bus. "
+    text = (filler * 80)[: 4096 - 60] + " I can't do this anymore, I want to kill myself."
+    assert len(text) <= 4096
+    parent = line.parent(905)
+    parent.says(text)
+    reply = await parent.reads(t(line, "crisis.suicide")[:40])
+    assert "988" in reply["text"]
+    where = safety.screened_on(text)
+    assert where is not None and where != loop_thread, where  # a worker thread screened it

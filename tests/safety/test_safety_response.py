@@ -152,3 +152,43 @@ def test_content_check_has_no_safety_problems() -> None:
         if "safety" in p.file or "crisis" in p.file or "boundary" in p.file
     ]
     assert problems == []
+
+
+@pytest.mark.parametrize(
+    ("categories", "script", "lines"),
+    [
+        (("medical_emergency", "suicide"), "medical_emergency",
+         ["emergency-911", "poison-control", "lifeline-988"]),
+        (("suicide", "self_harm", "psychosis"), "suicide", ["lifeline-988"]),
+        (("domestic_violence", "child_in_danger", "harm_to_child"), "domestic_violence",
+         ["dv-hotline", "childhelp"]),
+        (("minor", "suicide"), "minor", ["lifeline-988", "crisis-text-line"]),
+    ],
+)
+def test_several_categories_union_of_lines_script_of_the_most_urgent(
+    categories: tuple[str, ...], script: str, lines: list[str]
+) -> None:
+    for lang in ("en", "es"):
+        reply = crisis_reply(categories[0], lang, StandInContent(), NOW, categories=categories)
+        assert reply == "\n\n".join([f"<{lang}:crisis.{script}>",
+                                     "\n".join(f"[{r}]" for r in lines),
+                                     f"<{lang}:crisis.cannot_see_location>"])
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("i can't do this anymore. i took all my pills", "en"),
+    ("ya no puedo más. me tomé todas las pastillas", "es"),
+])
+def test_an_overdose_with_suicidal_words_gets_911_poison_control_and_988(
+    content: Any, text: str, lang: str
+) -> None:
+    from flows.safety import assess
+
+    a = assess(text)
+    assert a.crisis and a.categories[:2] == ("medical_emergency", "suicide")
+    reply = crisis_reply(a.category, lang, content, NOW, categories=a.categories)
+    assert reply.startswith(content.text("crisis.medical_emergency", lang))
+    lines = [content.render_resource(content.resource(rid), lang, NOW, short=True)
+             for rid in ("emergency-911", "poison-control", "lifeline-988")]
+    assert "\n".join(lines) in reply
+    assert all(reply.count(line) == 1 for line in lines)

@@ -81,9 +81,10 @@ def test_bot_environment_points_at_the_database_and_takes_the_token(
     assert "@postgres:5432/" in env["PARENTLINE_DATABASE_URL"]
     assert env["PARENTLINE_DATABASE_URL"].startswith("postgresql://")
     assert env["PARENTLINE_CONTENT_DIR"] == "/app/content"
-    for optional in ("PARENTLINE_WEBHOOK_URL", "PARENTLINE_WEBHOOK_SECRET",
-                     "PARENTLINE_SECRET_KEY"):
+    for optional in ("PARENTLINE_WEBHOOK_URL", "PARENTLINE_WEBHOOK_SECRET"):
         assert env[optional].startswith("${" + optional + ":-"), optional
+    # required: `parentline run` refuses to start without a key of its own
+    assert env["PARENTLINE_SECRET_KEY"].startswith("${PARENTLINE_SECRET_KEY:?")
     migrate = _env(compose["services"]["migrate"])
     assert migrate["PARENTLINE_DATABASE_URL"] == env["PARENTLINE_DATABASE_URL"]
 

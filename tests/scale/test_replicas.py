@@ -65,6 +65,7 @@ SPECIALISTS = list(range(90_001, 90_011))  # 10 specialists
 CAP = 10  # 10 x 10 places for 100 parents: every place is needed, so caps are exercised
 ROUNDS = 3  # numbered messages each way per parent
 SECRET = "replica-test-webhook-secret"
+OPS_TOKEN = "replica-test-ops-token"
 # A specialist answers a relayed message after reading it. Answering within milliseconds
 # can beat the sender's bookkeeping (the relay link learns the copied message's id only
 # after Telegram's OK is committed), and the reply is then held with "which parent?"
@@ -179,6 +180,8 @@ async def start_replica(fake: FakeTelegram, db_url: str, webhook_url: str, port:
         "PARENTLINE_SECRET_KEY": "replicas-share-this-key",
         "PARENTLINE_WEB_HOST": "127.0.0.1",
         "PARENTLINE_WEB_PORT": str(port),
+        "PARENTLINE_OPS_PORT": "0",
+        "PARENTLINE_METRICS_TOKEN": OPS_TOKEN,
         "PARENTLINE_CONTENT_DIR": str(REPO / "content"),
         "PARENTLINE_LOG_LEVEL": "WARNING",
         # Per-chat pacing is not what this test is about (a specialist with ten parents
@@ -204,7 +207,8 @@ async def wait_healthy(replica: Replica, timeout: float = 60.0) -> None:
                 raise AssertionError(f"replica on :{replica.port} exited "
                                      f"({replica.process.returncode}):\n{_tail(replica.log)}")
             with contextlib.suppress(aiohttp.ClientError, TimeoutError):
-                async with session.get(replica.url + "/readyz") as resp:
+                async with session.get(replica.url + "/readyz", headers={
+                        "Authorization": f"Bearer {OPS_TOKEN}"}) as resp:
                     if resp.status == 200:
                         return
             if loop.time() > deadline:

@@ -40,7 +40,7 @@ async def line(fake_tg: FakeTelegram, tmp_path: Path) -> AsyncIterator[LineRunti
     settings = Settings(
         _env_file=None, telegram_token=fake_tg.token, telegram_api_url=fake_tg.api_root,
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'line.db'}", web_host="127.0.0.1",
-        web_port=0, webhook_url="", public_url="", demo=True,
+        web_port=0, ops_port=0, webhook_url="", public_url="", demo=True,
     )
     rt = LineRuntime(settings, web_extenders=default_extenders())
     await rt.start()
@@ -64,6 +64,11 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
 
 def _base(rt: LineRuntime) -> str:
     return f"http://127.0.0.1:{rt.web_port}"
+
+
+def _ops(rt: LineRuntime) -> str:
+    """The operations port (loopback): /metrics and /readyz without a token."""
+    return f"http://127.0.0.1:{rt.ops_port}"
 
 
 async def get_link(rt: LineRuntime, fake: FakeTelegram, staff_id: int) -> str:
@@ -182,13 +187,15 @@ async def test_a_tampered_cookie_is_refused(
         line: LineRuntime, fake_tg: FakeTelegram, http: aiohttp.ClientSession) -> None:
     await login(line, fake_tg, http, PEER)
     good = next(c.value for c in http.cookie_jar if c.key == COOKIE_NAME)
-    version, staff_id, expires, sig = good.split(".")
+    version, staff_id, issued, expires, sig = good.split(".")
     assert staff_id == str(PEER)
     forged = [
-        f"{version}.{COORD}.{expires}.{sig}",  # become the coordinator
-        f"{version}.{staff_id}.{int(expires) + 86400}.{sig}",  # live longer
-        f"{version}.{staff_id}.{expires}.{sig[:-2]}AA",  # a different signature
-        f"{version}.{staff_id}.{expires}",  # no signature
+        f"{version}.{COORD}.{issued}.{expires}.{sig}",  # become the coordinator
+        f"{version}.{staff_id}.{issued}.{int(expires) + 86400}.{sig}",  # live longer
+        f"{version}.{staff_id}.{int(issued) + 10**12}.{expires}.{sig}",  # outlive a sign-out
+        f"{version}.{staff_id}.{issued}.{expires}.{sig[:-2]}AA",  # a different signature
+        f"{version}.{staff_id}.{issued}.{expires}",  # no signature
+        f"v1.{staff_id}.{expires}.{sig}",  # the old format
         "",
     ]
     for value in forged:
@@ -210,6 +217,57 @@ async def test_removed_staff_lose_access_at_once(
         assert await roster.remove_staff(s, COORD)
     async with http.get(_base(line) + "/dashboard") as r:
         assert r.status == 401
+
+
+def _cookie(http: aiohttp.ClientSession) -> str:
+    return next(c.value for c in http.cookie_jar if c.key == COOKIE_NAME)
+
+
+async def _with_cookie(line: LineRuntime, value: str, path: str = "/dashboard") -> int:
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as other:
+        other.cookie_jar.update_cookies({COOKIE_NAME: value},
+                                        response_url=URL(_base(line) + "/dashboard"))
+        async with other.get(_base(line) + path) as r:
+            return r.status
+
+
+async def test_signing_out_ends_every_session_issued_before_on_the_server(
+        line: LineRuntime, fake_tg: FakeTelegram, http: aiohttp.ClientSession) -> None:
+    await login(line, fake_tg, http, COORD)
+    first = _cookie(http)
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as phone:
+        await login(line, fake_tg, phone, COORD)  # a second device
+        second = _cookie(phone)
+    assert await _with_cookie(line, first) == 200
+    assert await _with_cookie(line, second) == 200
+    async with http.post(_base(line) + "/dashboard/logout", allow_redirects=False) as r:
+        assert r.status == 303
+    # the browser dropped its cookie, and a copy of either cookie no longer works
+    for value in (first, second):
+        for path in ("/dashboard", "/dashboard/stats", "/dashboard/live"):
+            assert await _with_cookie(line, value, path) == 401, path
+    # signing in again works
+    await login(line, fake_tg, http, COORD)
+    assert await _with_cookie(line, _cookie(http)) == 200
+    async with line.db.read() as s:
+        actions = (await s.scalars(select(AuditEntry.action))).all()
+    assert "dashboard_logout" in actions
+
+
+async def test_removed_and_added_back_staff_do_not_revive_old_cookies(
+        line: LineRuntime, fake_tg: FakeTelegram, http: aiohttp.ClientSession) -> None:
+    await login(line, fake_tg, http, PEER)
+    old = _cookie(http)
+    assert await _with_cookie(line, old) == 200
+    async with line.db.tx() as s:
+        assert await roster.remove_staff(s, PEER)
+    assert await _with_cookie(line, old) == 401
+    async with line.db.tx() as s:
+        await roster.add_staff(s, PEER, "Sam", "specialist", ["en"], 3, [], datetime.now(UTC))
+    assert await _with_cookie(line, old) == 401
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as again:
+        await login(line, fake_tg, again, PEER)
+        assert await _with_cookie(line, _cookie(again)) == 200
 
 
 # --- roles -----------------------------------------------------------------------------------
@@ -306,7 +364,7 @@ async def test_metrics_are_prometheus_text(
     await queue_parent(line, "M3M3", user_id=7203)
     async with line.db.tx() as s:
         await s.execute(update(Staff).where(Staff.tg_user_id == PEER).values(on_duty=True))
-    async with http.get(_base(line) + "/metrics") as r:
+    async with http.get(_ops(line) + "/metrics") as r:
         assert r.status == 200
         assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4")
         body = await r.text()
@@ -339,8 +397,53 @@ async def test_health_endpoints_still_answer(
         line: LineRuntime, http: aiohttp.ClientSession) -> None:
     async with http.get(_base(line) + "/healthz") as r:
         assert r.status == 200
-    async with http.get(_base(line) + "/readyz") as r:
-        assert r.status == 200
+    for path in ("/healthz", "/readyz"):
+        async with http.get(_ops(line) + path) as r:
+            assert r.status == 200, path
+    async with http.get(_ops(line) + "/readyz") as r:
+        assert "inbox_backlog" in await r.json()
+
+
+async def test_metrics_and_readiness_are_not_on_the_public_port_without_the_token(
+        line: LineRuntime, http: aiohttp.ClientSession) -> None:
+    assert line.settings.ops_host == "127.0.0.1"  # the default: loopback only
+    assert line.ops_runner is not None
+    bound = {addr[0] for addr in line.ops_runner.addresses}
+    assert bound == {"127.0.0.1"}, bound
+    for path in ("/metrics", "/readyz"):
+        for headers in ({}, {"Authorization": "Bearer "}, {"Authorization": "Bearer guess"}):
+            async with http.get(_base(line) + path, headers=headers) as r:
+                assert r.status == 404, (path, headers)
+                body = await r.text()
+            assert "parentline_" not in body and "inbox_backlog" not in body
+        async with http.get(_ops(line) + path) as r:
+            assert r.status == 200, path
+    # the ops port serves nothing else: no dashboard, no webhook
+    async with http.get(_ops(line) + "/dashboard") as r:
+        assert r.status == 404
+    async with http.post(_ops(line) + "/telegram/webhook", json={"update_id": 1}) as r:
+        assert r.status in (404, 405)
+
+
+async def test_with_a_metrics_token_the_public_port_serves_them_to_its_bearer(
+        fake_tg: FakeTelegram, tmp_path: Path, http: aiohttp.ClientSession) -> None:
+    settings = Settings(
+        _env_file=None, telegram_token=fake_tg.token, telegram_api_url=fake_tg.api_root,
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'token.db'}", web_port=0, ops_port=0,
+        webhook_url="", secret_key="k" * 43, metrics_token="t0ken-for-prometheus")
+    rt = LineRuntime(settings, web_extenders=default_extenders())
+    await rt.start()
+    try:
+        ok = {"Authorization": "Bearer t0ken-for-prometheus"}
+        for path in ("/metrics", "/readyz"):
+            async with http.get(_base(rt) + path, headers=ok) as r:
+                assert r.status == 200, path
+            for bad in ({}, {"Authorization": "Bearer t0ken"},
+                        {"Authorization": "t0ken-for-prometheus"}):
+                async with http.get(_base(rt) + path, headers=bad) as r:
+                    assert r.status == 404, (path, bad)
+    finally:
+        await rt.stop()
 
 
 async def test_a_refused_content_reload_shows_on_the_dashboard_and_in_metrics(
@@ -355,5 +458,5 @@ async def test_a_refused_content_reload_shows_on_the_dashboard_and_in_metrics(
         html = await r.text()
     assert 'id="reload-refused"' in html
     assert "content/resources/county-x.yaml:14: phone &#34;555-12&#34;" in html
-    async with http.get(_base(line) + "/metrics") as r:
+    async with http.get(_ops(line) + "/metrics") as r:
         assert "\nparentline_content_reload_errors 1\n" in await r.text()

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
-from bot.web.dashboard.auth import make_cookie, read_cookie, token_hash
+from bot.web.dashboard.auth import issued_in_time, make_cookie, micros, read_cookie, token_hash
 from bot.web.dashboard.stats import SurveySummary, minutes_label, percentile, wait_summary
 from bot.web.dashboard.views import _cell
 from bot.web.metrics import gauge
@@ -24,10 +24,24 @@ def test_a_cookie_reads_back_until_it_expires() -> None:
 def test_a_cookie_from_another_secret_or_altered_is_refused() -> None:
     value, _ = make_cookie(SECRET, 42, NOW)
     assert read_cookie(b"x" * 32, value, NOW) is None
-    v, sid, exp, sig = value.split(".")
-    for bad in (f"{v}.43.{exp}.{sig}", f"v2.{sid}.{exp}.{sig}", f"{v}.{sid}.{exp}.",
-                f"{v}.{sid}.{exp}.{sig}.x", "garbage", None, ""):
+    v, sid, iss, exp, sig = value.split(".")
+    for bad in (f"{v}.43.{iss}.{exp}.{sig}", f"v1.{sid}.{iss}.{exp}.{sig}",
+                f"{v}.{sid}.{iss}.{exp}.", f"{v}.{sid}.{int(iss) + 1}.{exp}.{sig}",
+                f"{v}.{sid}.{iss}.{exp}.{sig}.x", f"v1.{sid}.{exp}.{sig}", "garbage", None,
+                ""):
         assert read_cookie(SECRET, bad, NOW) is None, bad
+
+
+def test_a_cookie_issued_before_the_staff_floor_is_out_of_time() -> None:
+    value, _ = make_cookie(SECRET, 42, NOW)
+    session = read_cookie(SECRET, value, NOW)
+    assert session is not None and session.issued_at_us == micros(NOW)
+    assert issued_in_time(session, None)
+    assert issued_in_time(session, NOW)
+    assert not issued_in_time(session, NOW + timedelta(microseconds=1))
+    assert issued_in_time(session, NOW - timedelta(microseconds=1))
+    est = NOW.astimezone(timezone(timedelta(hours=-5)))
+    assert micros(est) == micros(NOW) == int(NOW.timestamp()) * 10**6
 
 
 def test_token_hash_is_sha256_hex() -> None:

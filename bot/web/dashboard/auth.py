@@ -1,9 +1,15 @@
 """Dashboard sessions: a signed cookie that names a staff member and an expiry.
 
-The cookie holds only ``staff_id`` and when it stops being valid, signed with an HMAC
-key derived from ``settings.secret`` (so every replica accepts it and a restart does not
-sign people out). The role is *not* in the cookie: it is read from the roster on every
-request, so removing someone from the roster or changing their role takes effect at once.
+The cookie holds only ``staff_id``, when it was issued (microseconds) and when it stops
+being valid, signed with an HMAC key derived from ``settings.secret`` (so every replica
+accepts it and a restart does not sign people out). The role is *not* in the cookie: it
+is read from the roster on every request, so removing someone from the roster or changing
+their role takes effect at once.
+
+Sessions end on the server too: every request also checks the cookie was issued at or
+after the staff member's ``sessions_valid_from`` (:func:`issued_in_time`), which signing
+out moves to that moment and a (re-)added staff row starts at, so signing out, or being
+removed and added back, ends every session issued before.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from datetime import datetime, timedelta
 COOKIE_NAME = "parentline_dashboard"
 SESSION_HOURS = 8
 LOGIN_MINUTES = 10
-_VERSION = "v1"
+_VERSION = "v2"  # v1 cookies carried no issue time: refused, so people sign in once more
 
 
 def _key(secret: bytes) -> bytes:
@@ -36,6 +42,19 @@ class Session:
 
     staff_id: int
     expires_at: int  # unix seconds
+    issued_at_us: int  # unix microseconds
+
+
+def micros(moment: datetime) -> int:
+    """``moment`` in whole unix microseconds (exact: no float rounding)."""
+    delta = moment - datetime(1970, 1, 1, tzinfo=moment.tzinfo)
+    offset = moment.utcoffset()
+    return (delta - (offset or timedelta(0))) // timedelta(microseconds=1)
+
+
+def issued_in_time(session: Session, valid_from: datetime | None) -> bool:
+    """Whether the session began at or after ``valid_from`` (the staff member's floor)."""
+    return valid_from is None or session.issued_at_us >= micros(valid_from)
 
 
 def make_cookie(secret: bytes, staff_id: int, now: datetime,
@@ -43,7 +62,7 @@ def make_cookie(secret: bytes, staff_id: int, now: datetime,
     """The cookie value and its lifetime in seconds (for ``Max-Age``)."""
     max_age = int(timedelta(hours=hours).total_seconds())
     expires = int(now.timestamp()) + max_age
-    payload = f"{_VERSION}.{staff_id}.{expires}"
+    payload = f"{_VERSION}.{staff_id}.{micros(now)}.{expires}"
     return f"{payload}.{_sign(secret, payload)}", max_age
 
 
@@ -52,18 +71,18 @@ def read_cookie(secret: bytes, value: str | None, now: datetime) -> Session | No
     if not value:
         return None
     parts = value.split(".")
-    if len(parts) != 4 or parts[0] != _VERSION:
+    if len(parts) != 5 or parts[0] != _VERSION:
         return None
-    payload = ".".join(parts[:3])
-    if not hmac.compare_digest(parts[3], _sign(secret, payload)):
+    payload = ".".join(parts[:4])
+    if not hmac.compare_digest(parts[4], _sign(secret, payload)):
         return None
     try:
-        staff_id, expires = int(parts[1]), int(parts[2])
+        staff_id, issued, expires = int(parts[1]), int(parts[2]), int(parts[3])
     except ValueError:
         return None
     if expires <= now.timestamp():
         return None
-    return Session(staff_id=staff_id, expires_at=expires)
+    return Session(staff_id=staff_id, expires_at=expires, issued_at_us=issued)
 
 
 def token_hash(token: str) -> str:

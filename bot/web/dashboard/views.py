@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from bot.web.dashboard import data
-from bot.web.dashboard.auth import COOKIE_NAME, make_cookie, read_cookie
+from bot.web.dashboard.auth import COOKIE_NAME, issued_in_time, make_cookie, read_cookie
 from bot.web.dashboard.content_status import content_status
 from bot.web.dashboard.login import consume_token
 from bot.web.dashboard.templating import page, security_headers
 from core.storage.models import AuditEntry, Staff
+from handoff.roster import end_sessions
 
 if TYPE_CHECKING:
     from bot.app.runtime import LineRuntime
@@ -38,13 +39,17 @@ def _rt(request: web.Request) -> LineRuntime:
 
 
 async def signed_in(request: web.Request) -> Staff | None:
-    """The staff member behind a valid cookie who is still on the roster, else ``None``."""
+    """The staff member behind a valid cookie who is still on the roster and has not
+    signed out (or been removed and added back) since it was issued, else ``None``."""
     rt = _rt(request)
     session = read_cookie(rt.settings.secret, request.cookies.get(COOKIE_NAME), _now())
     if session is None:
         return None
     async with rt.db.reports() as s:
-        return await s.get(Staff, session.staff_id)
+        staff = await s.get(Staff, session.staff_id)
+    if staff is None or not issued_in_time(session, staff.sessions_valid_from):
+        return None
+    return staff
 
 
 async def audit(request: web.Request, staff: Staff, action: str, **details: Any) -> None:
@@ -92,6 +97,15 @@ async def login(request: web.Request) -> web.Response:
 
 
 async def logout(request: web.Request) -> web.Response:
+    """Sign out everywhere: every cookie this staff member was issued until now stops
+    working on every replica (not just this browser's)."""
+    staff = await signed_in(request)
+    if staff is not None:
+        now = _now()
+        async with _rt(request).db.tx() as s:
+            await end_sessions(s, staff.tg_user_id, now)
+            s.add(AuditEntry(at=now, actor=f"staff:{staff.tg_user_id}",
+                             action="dashboard_logout", details={}, evidence=[]))
     response = web.HTTPSeeOther("/dashboard")
     response.del_cookie(COOKIE_NAME, path="/dashboard")
     raise response
