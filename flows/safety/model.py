@@ -34,19 +34,10 @@ from typing import Any
 import numpy as np
 
 from flows.safety.features import MAX_CHARS, features, fold, guess_lang, windows
+from flows.safety.rules import CATEGORIES
 
 MAGIC = b"PLRISK1\n"
-CRISIS_CLASSES: tuple[str, ...] = (
-    "none",
-    "suicide",
-    "self_harm",
-    "harm_to_child",
-    "child_in_danger",
-    "domestic_violence",
-    "medical_emergency",
-    "psychosis",
-    "minor",
-)
+CRISIS_CLASSES: tuple[str, ...] = ("none", *CATEGORIES)  # the file's column order
 BINARY_HEADS: tuple[str, ...] = ("clinical", "legal", "human", "fear", "advice")
 COLUMNS: tuple[str, ...] = CRISIS_CLASSES + BINARY_HEADS
 BIAS = "<bias>"  # a feature every text has: the intercept, and no empty rows in training
