@@ -48,17 +48,6 @@ def _at(entry: list[str]) -> datetime:
         return datetime.min.replace(tzinfo=None)
 
 
-def expired(window: Window | None, now: datetime) -> bool:
-    """True when nothing in the window is recent enough to keep (for the purge)."""
-    if not window:
-        return True
-    cutoff = now - timedelta(minutes=WINDOW_MINUTES)
-    last = _at(window[-1])
-    if last.tzinfo is None and cutoff.tzinfo is not None:
-        last = last.replace(tzinfo=cutoff.tzinfo)
-    return last < cutoff
-
-
 def should_ask(state: dict[str, Any] | None, about: str | None, now: datetime) -> bool:
     """Whether to ask now: never while a question waits, nor about the same thing soon
     after a "no"."""
