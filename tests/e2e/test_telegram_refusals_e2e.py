@@ -1,0 +1,151 @@
+"""Telegram as it really is: refusals the real Bot API gives, and a line that survives them.
+
+Each test drives the real line (python-telegram-bot over HTTP) against ``fake_telegram``,
+which answers with the real server's error codes and descriptions.
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import Line, Person
+from sqlalchemy import select
+
+from core.storage.models import Conversation, Parent, Staff
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """A specialist's 403 moves conversations between people: both databases."""
+    return str(request.param)
+
+
+def t(line: Line, key: str, lang: str = "en") -> str:
+    return line.runtime.content.current.text(key, lang)
+
+
+async def duty(line: Line, uid: int, name: str, **kw: object) -> Person:
+    peer = await line.specialist(uid, name, **kw)  # type: ignore[arg-type]
+    peer.says("/onduty")
+    await peer.reads("on duty")
+    return peer
+
+
+async def conv_of(line: Line, tg_id: int) -> Conversation:
+    async with line.runtime.db.read() as s:
+        p = (await s.scalars(select(Parent).where(Parent.tg_user_id == tg_id))).one()
+        return (await s.scalars(select(Conversation).where(Conversation.parent_id == p.id)
+                                .order_by(Conversation.id.desc()))).one()
+
+
+async def staff_row(line: Line, uid: int) -> Staff:
+    async with line.runtime.db.read() as s:
+        staff = await s.get(Staff, uid)
+        assert staff is not None
+        return staff
+
+
+async def test_a_deactivated_specialist_is_taken_off_duty_and_the_parent_rematched(
+        line: Line) -> None:
+    ana = await duty(line, 7301, "Ana")
+    cora = await line.specialist(7303, "Cora", role="coordinator")
+    cora.says("/help")
+    await cora.reads()
+    parent = line.parent(931)
+    parent.says("/talk")
+    await parent.reads("in line")
+    ana.says("/next")
+    await parent.reads("Ana")
+    ben = await duty(line, 7302, "Ben")
+
+    line.fake.user_deactivates(ana.id)  # no update arrives: only the next send says 403
+    parent.says("are you still there?")
+
+    await parent.reads(t(line, "handoff.peer_unreachable")[:40])
+    await ben.reads("would like to talk")
+    await cora.reads("can't deliver to Ana")
+    conv = await conv_of(line, parent.id)
+    assert conv.status == "queued" and conv.front_of_queue and conv.specialist_id is None
+    staff = await staff_row(line, ana.id)
+    assert not staff.on_duty and staff.unreachable_at is not None
+    refused = [r for r in line.fake.requests() if r.chat_id == ana.id and r.status == 403]
+    assert refused, "the fake must have refused the relay with 403"
+
+    await ben.press("Take")
+    await parent.reads("Ben")
+
+
+async def test_a_crisis_never_stays_with_a_specialist_who_blocked_the_bot(line: Line) -> None:
+    ana = await duty(line, 7311, "Ana")
+    ben = await duty(line, 7312, "Ben")
+    parent = line.parent(932)
+    parent.says("/talk")
+    await parent.reads("in line")
+    ana.says("/next")
+    await parent.reads("Ana")
+    await ben.reads("would like to talk")  # the first alert, before Ana took it
+
+    line.fake.user_blocks_bot(ana.id)
+    parent.says("i want to kill myself")
+
+    await parent.reads(t(line, "crisis.suicide")[:30])
+    await ben.reads("CRISIS")
+    await ben.press("Take")
+    await parent.reads("Ben")
+    conv = await conv_of(line, parent.id)
+    assert conv.status == "active" and conv.specialist_id == ben.id and conv.crisis
+
+
+async def test_a_crisis_with_nobody_else_on_duty_reaches_the_coordinators_at_once(
+        line: Line) -> None:
+    ana = await duty(line, 7321, "Ana")
+    cora = await line.specialist(7323, "Cora", role="coordinator")
+    cora.says("/help")
+    await cora.reads()
+    parent = line.parent(933)
+    parent.says("/talk")
+    await parent.reads("in line")
+    ana.says("/next")
+    await parent.reads("Ana")
+
+    line.fake.user_deactivates(ana.id)
+    parent.says("i want to kill myself")
+
+    await parent.reads(t(line, "crisis.suicide")[:30])
+    await cora.reads("CRISIS")
+    await cora.reads("can't deliver to Ana")
+    conv = await conv_of(line, parent.id)
+    assert conv.status == "queued" and conv.front_of_queue
+
+
+async def test_a_specialist_who_never_pressed_start_is_skipped_after_the_first_refusal(
+        line: Line) -> None:
+    """A coordinator added to the roster who never opened the bot: the first notice is
+    refused with Telegram's 403, and the line stops trying to reach them."""
+    cora = await line.specialist(7333, "Cora", role="coordinator")
+    line.fake.create_user(cora.id, "Staff7333", started=False)
+    dan = await line.specialist(7334, "Dan", role="coordinator")
+    dan.says("/help")
+    await dan.reads()
+    ana = await duty(line, 7331, "Ana")
+    parent = line.parent(934)
+    parent.says("/talk")
+    await parent.reads("in line")
+    ana.says("/next")
+    await parent.reads("Ana")
+    line.fake.user_deactivates(ana.id)
+    parent.says("hello?")
+    await dan.reads("can't deliver to Ana")
+    # Cora was told too, and refused: "bot can't initiate conversation with a user".
+    await line.fake.wait_until(lambda: any(
+        r.chat_id == cora.id and r.status == 403 for r in line.fake.requests()), 10)
+    async def cora_marked() -> bool:
+        return (await staff_row(line, cora.id)).unreachable_at is not None
+    for _ in range(100):
+        if await cora_marked():
+            break
+        await line.fake.world.wait_changed(0.1)
+    assert await cora_marked()
+    # She writes to the bot at last: reachable again.
+    cora.says("/help")
+    await cora.reads()
+    assert (await staff_row(line, cora.id)).unreachable_at is None
