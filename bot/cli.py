@@ -21,6 +21,7 @@ from core.config import (
     secret_key_notes,
     secret_key_problem,
     unknown_variables,
+    webhook_problem,
 )
 
 
@@ -54,7 +55,7 @@ def cmd_run(_args: argparse.Namespace) -> int:
     if not settings.telegram_token:
         print(MISSING_TOKEN_HELP, file=sys.stderr)
         return 2
-    if (problem := secret_key_problem(settings)) is not None:
+    if (problem := secret_key_problem(settings) or webhook_problem(settings)) is not None:
         print(problem, file=sys.stderr)
         return 2
     for unknown in unknown_variables(os.environ):
@@ -67,7 +68,12 @@ def cmd_run(_args: argparse.Namespace) -> int:
         runtime = LineRuntime(settings, web_extenders=default_extenders())
         await runtime.run_forever()
 
-    run_loop(main(), settings.uvloop)
+    try:
+        run_loop(main(), settings.uvloop)
+    except SettingsError as exc:  # e.g. Telegram refused setWebhook: one sentence, exit 2
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 2
     return 0
 
 

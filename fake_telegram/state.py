@@ -286,6 +286,9 @@ class World:
         self.filtered_updates = 0
         self.allowed_updates: list[str] | None = None
         self.webhook = WebhookState()
+        #: "local" (http and any port, like ``telegram-bot-api --local``, what tests use)
+        #: or "official" (https on 443/80/88/8443 only, like api.telegram.org).
+        self.webhook_rules = "local"
         self.callbacks: dict[str, CallbackRecord] = {}
         self.requests_log: list[LoggedRequest] = []
         self.events: list[dict[str, Any]] = []

@@ -19,7 +19,7 @@ from typing import Any
 
 from aiohttp import web
 from sqlalchemy import text
-from telegram.error import InvalidToken, NetworkError, RetryAfter
+from telegram.error import BadRequest, Conflict, InvalidToken, NetworkError, RetryAfter
 
 from bot.app.jobs import JobRunner
 from bot.app.processor import Processor
@@ -30,7 +30,7 @@ from bot.telegram.client import Outcome, build_application, call, retry_after_se
 from bot.telegram.polling import Poller
 from bot.web.metrics import add_metrics
 from bot.web.server import WEBHOOK_PATH, make_ops_app, make_web_app
-from core.config import Settings, SettingsError, secret_key_problem
+from core.config import Settings, SettingsError, secret_key_problem, webhook_problem
 from core.storage import inbox, outbox
 from core.storage.db import Database
 from core.storage.migrate import upgrade
@@ -56,7 +56,9 @@ async def _until_telegram_answers(call: Callable[[], Awaitable[Any]], what: str)
             return
         except InvalidToken:
             raise
-        except (RetryAfter, NetworkError) as exc:
+        except BadRequest as exc:  # a NetworkError to PTB, but retrying can never help
+            raise SettingsError([f"Telegram refused {what}: {exc.message}"]) from None
+        except (RetryAfter, NetworkError, Conflict) as exc:  # 409: replicas starting together
             seconds = retry_after_seconds(exc) if isinstance(exc, RetryAfter) else delay
             log.warning("%s failed at start (%s); retrying in %.1fs", what,
                         type(exc).__name__, seconds)
@@ -86,6 +88,8 @@ class LineRuntime:
                  serve_web: bool = True) -> None:
         if (problem := secret_key_problem(settings)) is not None:
             raise SettingsError([problem])  # never sign with a key derived from the token
+        if (problem := webhook_problem(settings)) is not None:
+            raise SettingsError([problem])  # Telegram would refuse it: say so, don't retry
         self.settings = settings
         self.db = db or Database(settings.database_url)
         self.owner = replica_id()

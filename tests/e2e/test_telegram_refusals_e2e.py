@@ -6,11 +6,19 @@ which answers with the real server's error codes and descriptions.
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import aiohttp
 import pytest
-from conftest import Line, Person
+from conftest import Line, Person, line_settings
 from sqlalchemy import select
 
+from bot.app.runtime import LineRuntime
+from core.config import Settings, SettingsError, webhook_problem
 from core.storage.models import Conversation, Parent, Staff
+from fake_telegram import FakeTelegram
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -149,3 +157,60 @@ async def test_a_specialist_who_never_pressed_start_is_skipped_after_the_first_r
     cora.says("/help")
     await cora.reads()
     assert (await staff_row(line, cora.id)).unreachable_at is None
+
+
+# --- setWebhook refused -------------------------------------------------------------------
+
+
+async def test_a_webhook_telegram_refuses_stops_start_up_with_one_sentence(
+        fake_tg: FakeTelegram, tmp_path: Path) -> None:
+    """On Telegram's own server an http URL is refused with 400: once said, never retried
+    (python-telegram-bot files BadRequest under NetworkError, so it used to loop)."""
+    fake_tg.world.webhook_rules = "official"
+    settings = line_settings(fake_tg, tmp_path / "wh.db", webhook_url="http://127.0.0.1:9/x",
+                             webhook_secret="s3cret", web_port=0)
+    runtime = LineRuntime(settings)
+    try:
+        with pytest.raises(SettingsError) as refused:
+            async with asyncio.timeout(20):
+                await runtime.start()
+        (problem,) = refused.value.problems  # python-telegram-bot re-cases the description
+        assert problem.lower() == ("telegram refused setwebhook: bad webhook: "
+                                   "an https url must be provided for webhook")
+        assert len(fake_tg.requests("setWebhook")) == 1
+    finally:
+        await runtime.stop()
+
+
+@pytest.mark.parametrize("secret", ["has space", "x" * 257, "ünïcode"])
+async def test_a_webhook_secret_telegram_would_refuse_stops_start_up(
+        fake_tg: FakeTelegram, tmp_path: Path, secret: str) -> None:
+    settings = line_settings(fake_tg, tmp_path / "wh.db", webhook_url="http://127.0.0.1:9/x",
+                             webhook_secret=secret, web_port=0)
+    with pytest.raises(SettingsError) as refused:
+        LineRuntime(settings)
+    assert "PARENTLINE_WEBHOOK_SECRET" in refused.value.problems[0]
+    assert not fake_tg.requests("setWebhook")
+    # ...and the fake refuses it as Telegram does, had the line sent it.
+    answer = await raw_call(fake_tg, "setWebhook", {"url": "https://example.org/h",
+                                                    "secret_token": secret})
+    assert answer["error_code"] == 400
+    assert answer["description"] in (
+        "Bad Request: secret token is too long",
+        "Bad Request: secret token contains unallowed characters")
+
+
+async def raw_call(fake: FakeTelegram, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    async with aiohttp.ClientSession() as http, http.post(
+            f"{fake.base_url}{fake.token}/{method}", json=params) as r:
+        body: dict[str, Any] = await r.json()
+        return body
+
+
+def test_the_official_server_rules_for_webhook_urls() -> None:
+    base = {"telegram_token": "1:x", "secret_key": "k" * 32,
+            "telegram_api_url": "https://api.telegram.org"}
+    assert webhook_problem(Settings(**base, webhook_url="https://line.example.org")) is None
+    assert webhook_problem(Settings(**base, webhook_url="https://line.example.org:8443")) is None
+    assert "https" in (webhook_problem(Settings(**base, webhook_url="http://x.org")) or "")
+    assert "port" in (webhook_problem(Settings(**base, webhook_url="https://x.org:8080")) or "")
