@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     metrics_token: str = ""
     webhook_url: str = ""
     webhook_secret: str = ""
+    # Polling deletes a webhook set for the same bot only when told (`run --take-over-webhook`):
+    # a stray process with the production token must not steal the line's updates.
+    take_over_webhook: bool = False
     # The secret for signing buttons and dashboard cookies: required to run the line (never
     # derived from the bot token, which more people hold); the demo makes a fresh one.
     secret_key: str = ""

@@ -149,6 +149,7 @@ class LineRuntime:
                 allowed_updates=list(ALLOWED_UPDATES),
             ), "setWebhook")
         else:
+            await self._refuse_live_webhook()
             await _until_telegram_answers(
                 lambda: self.application.bot.delete_webhook(drop_pending_updates=False),
                 "deleteWebhook")
@@ -157,6 +158,24 @@ class LineRuntime:
             self._spawn(self.poller.run(), "poller")
         log.info("parentline started (%s mode, replica %s)",
                  "webhook" if self.settings.webhook_mode else "polling", self.owner)
+
+    async def _refuse_live_webhook(self) -> None:
+        """Polling would delete a webhook set for this bot and take its updates: only when
+        started with ``--take-over-webhook`` (a stray process with the production token
+        must not steal a running line's updates)."""
+        if self.settings.take_over_webhook:
+            return
+        info: list[Any] = []
+
+        async def look() -> None:
+            info.append(await self.application.bot.get_webhook_info())
+
+        await _until_telegram_answers(look, "getWebhookInfo")
+        if info and info[0].url:
+            raise SettingsError([
+                "A webhook is set for this bot, so another line may be running on it; "
+                "polling would take its updates. Start with `parentline run "
+                "--take-over-webhook` to delete it, or set PARENTLINE_WEBHOOK_URL."])
 
     async def stop(self, timeout: float = 5.0) -> None:
         """Stop taking work, let in-flight rows finish, close everything."""

@@ -214,3 +214,28 @@ def test_the_official_server_rules_for_webhook_urls() -> None:
     assert webhook_problem(Settings(**base, webhook_url="https://line.example.org:8443")) is None
     assert "https" in (webhook_problem(Settings(**base, webhook_url="http://x.org")) or "")
     assert "port" in (webhook_problem(Settings(**base, webhook_url="https://x.org:8080")) or "")
+
+
+# --- polling and a live webhook -------------------------------------------------------------
+
+
+async def test_polling_refuses_to_delete_a_live_webhook_unless_told(
+        fake_tg: FakeTelegram, tmp_path: Path) -> None:
+    answer = await raw_call(fake_tg, "setWebhook", {"url": "https://prod.example.org/hook"})
+    assert answer["ok"]
+    runtime = LineRuntime(line_settings(fake_tg, tmp_path / "p.db"), serve_web=False)
+    try:
+        with pytest.raises(SettingsError) as refused:
+            await runtime.start()
+        assert "--take-over-webhook" in refused.value.problems[0]
+        assert fake_tg.world.webhook.url == "https://prod.example.org/hook"
+        assert not fake_tg.requests("deleteWebhook")
+    finally:
+        await runtime.stop()
+    told = LineRuntime(line_settings(fake_tg, tmp_path / "p.db", take_over_webhook=True),
+                       serve_web=False)
+    await told.start()
+    try:
+        assert fake_tg.world.webhook.url == ""
+    finally:
+        await told.stop()
