@@ -21,6 +21,7 @@ from core.config import (
     secret_key_notes,
     secret_key_problem,
     unknown_variables,
+    webhook_problem,
 )
 
 
@@ -49,12 +50,14 @@ def setup_logging(level: str = "INFO") -> None:
 # --- run ------------------------------------------------------------------------------------
 
 
-def cmd_run(_args: argparse.Namespace) -> int:
+def cmd_run(args: argparse.Namespace) -> int:
     settings = _settings()
+    if getattr(args, "take_over_webhook", False):
+        settings = settings.model_copy(update={"take_over_webhook": True})
     if not settings.telegram_token:
         print(MISSING_TOKEN_HELP, file=sys.stderr)
         return 2
-    if (problem := secret_key_problem(settings)) is not None:
+    if (problem := secret_key_problem(settings) or webhook_problem(settings)) is not None:
         print(problem, file=sys.stderr)
         return 2
     for unknown in unknown_variables(os.environ):
@@ -67,7 +70,12 @@ def cmd_run(_args: argparse.Namespace) -> int:
         runtime = LineRuntime(settings, web_extenders=default_extenders())
         await runtime.run_forever()
 
-    run_loop(main(), settings.uvloop)
+    try:
+        run_loop(main(), settings.uvloop)
+    except SettingsError as exc:  # e.g. Telegram refused setWebhook: one sentence, exit 2
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 2
     return 0
 
 
@@ -256,8 +264,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="parentline", description=__doc__)
     sub = p.add_subparsers(dest="command")
 
-    sub.add_parser("run", help="run the line (needs PARENTLINE_TELEGRAM_TOKEN)").set_defaults(
-        fn=cmd_run)
+    run = sub.add_parser("run", help="run the line (needs PARENTLINE_TELEGRAM_TOKEN)")
+    run.add_argument("--take-over-webhook", action="store_true",
+                     help="in polling mode, delete a webhook set for this bot (else refuse)")
+    run.set_defaults(fn=cmd_run)
     demo = sub.add_parser("demo", help="try it in a browser: no token, no server needed")
     demo.add_argument("--port", type=int, default=8080)
     demo.set_defaults(fn=cmd_demo)

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import re
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -48,6 +50,9 @@ class Settings(BaseSettings):
     metrics_token: str = ""
     webhook_url: str = ""
     webhook_secret: str = ""
+    # Polling deletes a webhook set for the same bot only when told (`run --take-over-webhook`):
+    # a stray process with the production token must not steal the line's updates.
+    take_over_webhook: bool = False
     # The secret for signing buttons and dashboard cookies: required to run the line (never
     # derived from the bot token, which more people hold); the demo makes a fresh one.
     secret_key: str = ""
@@ -139,6 +144,41 @@ def secret_key_problem(settings: Settings) -> str | None:
     if settings.telegram_token and settings.secret_key == settings.telegram_token:
         return ("PARENTLINE_SECRET_KEY must not be the bot token; make a key of its own "
                 f"with:  {MAKE_SECRET_KEY}")
+    return None
+
+
+OFFICIAL_API = "https://api.telegram.org"
+WEBHOOK_PORTS = (443, 80, 88, 8443)
+_WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+
+
+def webhook_problem(settings: Settings) -> str | None:
+    """Why Telegram would refuse this webhook, in one sentence, or ``None``.
+
+    The same rules the Bot API server applies to setWebhook (telegram-bot-api,
+    Client.cpp ``do_set_webhook`` and WebhookActor.cpp): a secret of 1-256 characters
+    from A-Z a-z 0-9 _ -, and, on Telegram's own server, an https URL on port 443, 80,
+    88 or 8443 (a self-hosted ``--local`` server also takes http and other ports).
+    Checked at start-up, so a bad value stops the line instead of being retried forever.
+    """
+    if not settings.webhook_url:
+        return None
+    secret = settings.webhook_secret
+    if secret and not _WEBHOOK_SECRET.match(secret):
+        return ("PARENTLINE_WEBHOOK_SECRET must be 1-256 characters from A-Z a-z 0-9 _ - "
+                "(Telegram refuses any other secret token).")
+    if settings.telegram_api_url.rstrip("/") != OFFICIAL_API:
+        return None
+    url = urlsplit(settings.webhook_url)
+    if url.scheme != "https" or not url.hostname:
+        return "PARENTLINE_WEBHOOK_URL must be an https:// URL (Telegram refuses http)."
+    try:
+        port = url.port or 443
+    except ValueError:
+        port = -1
+    if port not in WEBHOOK_PORTS:
+        return ("PARENTLINE_WEBHOOK_URL must use port 443, 80, 88 or 8443 "
+                "(Telegram delivers webhooks to no other port).")
     return None
 
 

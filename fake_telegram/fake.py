@@ -187,6 +187,10 @@ class FakeTelegram:
         """The user blocks the bot: later sends to them answer 403."""
         self.world.user_blocks_bot(user_id)
 
+    def user_deactivates(self, user_id: int) -> None:
+        """The user deletes their account: silently, later sends answer 403 deactivated."""
+        self.world.user_deactivates(user_id)
+
     def user_unblocks_bot(self, user_id: int) -> None:
         """The user unblocks the bot."""
         self.world.user_unblocks_bot(user_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from fake_telegram.errors import ApiError, bad_request
 from fake_telegram.formatting import plain_text
@@ -26,6 +27,8 @@ _NOT_MODIFIED = (
     "exactly the same as a current content and reply markup of the message"
 )
 _QUERY_INVALID = "query is too old and response timeout expired or query ID is invalid"
+_SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]*$")
+_WEBHOOK_PORTS = (443, 80, 88, 8443)
 _COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
 _UPLOAD_KINDS = {
     "sendPhoto": "photo",
@@ -169,7 +172,14 @@ def set_webhook(world: World, params: Params) -> Any:
     """Record the webhook; an empty url removes it (Telegram's semantics)."""
     url = str(params.get("url") or "")
     if url and not url.startswith(("http://", "https://")):
-        raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+        raise bad_request("invalid webhook URL specified")  # Client.cpp do_set_webhook
+    secret = str(params.get("secret_token") or "")
+    if url and len(secret) > 256:  # Client.cpp do_set_webhook
+        raise bad_request("secret token is too long")
+    if url and not _SECRET_TOKEN.match(secret):  # td::is_base64url_characters
+        raise bad_request("secret token contains unallowed characters")
+    if url and world.webhook_rules == "official":
+        _official_webhook_url(url)
     if params.get("drop_pending_updates"):
         world.pending.clear()
     hook = world.webhook
@@ -182,6 +192,19 @@ def set_webhook(world: World, params: Params) -> Any:
     hook.last_error_date = hook.last_error_message = None
     world.notify()
     return True
+
+
+def _official_webhook_url(url: str) -> None:
+    """What Telegram's own server refuses (WebhookActor.cpp; a ``--local`` server does not)."""
+    parts = urlsplit(url)
+    if parts.scheme != "https":
+        raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+    try:
+        port = parts.port or 443
+    except ValueError:
+        port = -1
+    if port not in _WEBHOOK_PORTS:
+        raise bad_request("bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443")
 
 
 @method("deleteWebhook")

@@ -85,6 +85,8 @@ class UserRecord:
     blocked_bot: bool = False
     #: False until the user has written to the bot: Telegram refuses the first message.
     started: bool = True
+    #: The account was deleted: every send answers 403 "user is deactivated".
+    deactivated: bool = False
 
     def as_user(self) -> dict[str, Any]:
         """The ``User`` object as it appears in ``from``."""
@@ -284,6 +286,9 @@ class World:
         self.filtered_updates = 0
         self.allowed_updates: list[str] | None = None
         self.webhook = WebhookState()
+        #: "local" (http and any port, like ``telegram-bot-api --local``, what tests use)
+        #: or "official" (https on 443/80/88/8443 only, like api.telegram.org).
+        self.webhook_rules = "local"
         self.callbacks: dict[str, CallbackRecord] = {}
         self.requests_log: list[LoggedRequest] = []
         self.events: list[dict[str, Any]] = []
@@ -387,6 +392,9 @@ class World:
         chat = self.resolve_chat(chat_id)
         if chat.type == "private":
             user = self.users[chat.id]
+            if user.deactivated:
+                # telegram-bot-api/Client.cpp, check_chat_access (UserInfo::Type::Deleted)
+                raise ApiError(403, "Forbidden: user is deactivated")
             if user.blocked_bot:
                 raise forbidden("bot was blocked by the user")
             if not user.started:
@@ -634,6 +642,11 @@ class World:
         if not user.blocked_bot:
             user.blocked_bot = True
             self.chat_member_change(self.chats[user_id], user, "member", "kicked")
+
+    def user_deactivates(self, user_id: int) -> None:
+        """The user deletes their account: no update arrives, every later send is a 403."""
+        self.user(user_id).deactivated = True
+        self.notify()
 
     def user_unblocks_bot(self, user_id: int) -> None:
         """The user unblocks (restarts) the bot."""

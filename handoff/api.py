@@ -19,6 +19,7 @@ from handoff import alerts, assign, coord, duty, ending, queries, queue, relay, 
 from handoff import buttons as B
 from handoff import transfer as xfer
 from handoff.speech import parent_label, staff_lang, staff_say
+from handoff.unreachable import crisis_in_place, staff_unreachable
 
 __all__ = [  # the staff commands' table is bot/app/staff_router.STAFF_COMMANDS
     "delivery_failed",
@@ -129,10 +130,9 @@ async def escalate_crisis(
     )
     await ctx.cancel_jobs(kind=relay.QUIET_JOB, parent_id=parent.id)
     conv = await queries.open_conversation_of(ctx.session, parent.id)
-    if conv is not None and conv.status == "active":
-        conv.crisis = True
-        conv.priority = "crisis"
-        conv.crisis_category = category
+    if conv is not None and conv.status == "active" and await crisis_in_place(
+        ctx.session, conv, category
+    ):
         staff = await ctx.session.get(Staff, conv.specialist_id) if conv.specialist_id else None
         if staff is not None:
             staff_say(
@@ -232,7 +232,12 @@ async def _parent_button(ctx: Ctx, parent: Parent, ev: Inbound) -> None:
 
 
 async def delivery_failed(ctx: Ctx, chat_id: int) -> None:
-    """Telegram said 403 for a parent's chat: they blocked the bot or left."""
+    """Telegram said 403 for a private chat: a parent or a staff member blocked the bot,
+    deleted their account or never pressed Start."""
+    staff = await ctx.session.get(Staff, chat_id) if chat_id > 0 else None
+    if staff is not None:
+        await staff_unreachable(ctx, staff)
+        return
     parent = await ctx.session.scalar(select(Parent).where(Parent.chat_id == chat_id).limit(1))
     if parent is None:
         return

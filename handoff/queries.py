@@ -63,6 +63,12 @@ async def on_duty(session: AsyncSession) -> list[Staff]:
     return list(rows)
 
 
+async def unreachable_staff(session: AsyncSession) -> list[Staff]:
+    """Staff Telegram refused to deliver to (403) and who have not written since."""
+    rows = await session.scalars(select(Staff).where(Staff.unreachable_at.is_not(None)))
+    return list(rows)
+
+
 async def coordinators(session: AsyncSession) -> list[Staff]:
     rows = await session.scalars(
         select(Staff).where(Staff.role == "coordinator").order_by(Staff.tg_user_id)

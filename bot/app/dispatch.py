@@ -26,6 +26,7 @@ from flows.safety import Assessment, ask, assess, assess_window
 from flows.safety.response import crisis_reply
 from handoff import api as handoff
 from handoff.speech import parent_label, staff_lang, staff_say
+from handoff.unreachable import reachable_again
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,8 @@ async def dispatch(ctx: Ctx, ev: Inbound) -> None:
     if ctx.staff_ids is None or ev.user_id in ctx.staff_ids:
         staff = await ctx.session.get(Staff, ev.user_id)
     if staff is not None:
+        if staff.unreachable_at is not None:
+            reachable_again(staff)  # they wrote: Telegram delivers to them again
         await staff_router.staff_event(ctx, staff, ev)
         return
     await parent_event(ctx, ev)

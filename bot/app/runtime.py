@@ -19,7 +19,7 @@ from typing import Any
 
 from aiohttp import web
 from sqlalchemy import text
-from telegram.error import InvalidToken, NetworkError, RetryAfter
+from telegram.error import BadRequest, Conflict, InvalidToken, NetworkError, RetryAfter
 
 from bot.app.jobs import JobRunner
 from bot.app.processor import Processor
@@ -30,7 +30,7 @@ from bot.telegram.client import Outcome, build_application, call, retry_after_se
 from bot.telegram.polling import Poller
 from bot.web.metrics import add_metrics
 from bot.web.server import WEBHOOK_PATH, make_ops_app, make_web_app
-from core.config import Settings, SettingsError, secret_key_problem
+from core.config import Settings, SettingsError, secret_key_problem, webhook_problem
 from core.storage import inbox, outbox
 from core.storage.db import Database
 from core.storage.migrate import upgrade
@@ -56,7 +56,9 @@ async def _until_telegram_answers(call: Callable[[], Awaitable[Any]], what: str)
             return
         except InvalidToken:
             raise
-        except (RetryAfter, NetworkError) as exc:
+        except BadRequest as exc:  # a NetworkError to PTB, but retrying can never help
+            raise SettingsError([f"Telegram refused {what}: {exc.message}"]) from None
+        except (RetryAfter, NetworkError, Conflict) as exc:  # 409: replicas starting together
             seconds = retry_after_seconds(exc) if isinstance(exc, RetryAfter) else delay
             log.warning("%s failed at start (%s); retrying in %.1fs", what,
                         type(exc).__name__, seconds)
@@ -86,6 +88,8 @@ class LineRuntime:
                  serve_web: bool = True) -> None:
         if (problem := secret_key_problem(settings)) is not None:
             raise SettingsError([problem])  # never sign with a key derived from the token
+        if (problem := webhook_problem(settings)) is not None:
+            raise SettingsError([problem])  # Telegram would refuse it: say so, don't retry
         self.settings = settings
         self.db = db or Database(settings.database_url)
         self.owner = replica_id()
@@ -145,6 +149,7 @@ class LineRuntime:
                 allowed_updates=list(ALLOWED_UPDATES),
             ), "setWebhook")
         else:
+            await self._refuse_live_webhook()
             await _until_telegram_answers(
                 lambda: self.application.bot.delete_webhook(drop_pending_updates=False),
                 "deleteWebhook")
@@ -153,6 +158,24 @@ class LineRuntime:
             self._spawn(self.poller.run(), "poller")
         log.info("parentline started (%s mode, replica %s)",
                  "webhook" if self.settings.webhook_mode else "polling", self.owner)
+
+    async def _refuse_live_webhook(self) -> None:
+        """Polling would delete a webhook set for this bot and take its updates: only when
+        started with ``--take-over-webhook`` (a stray process with the production token
+        must not steal a running line's updates)."""
+        if self.settings.take_over_webhook:
+            return
+        info: list[Any] = []
+
+        async def look() -> None:
+            info.append(await self.application.bot.get_webhook_info())
+
+        await _until_telegram_answers(look, "getWebhookInfo")
+        if info and info[0].url:
+            raise SettingsError([
+                "A webhook is set for this bot, so another line may be running on it; "
+                "polling would take its updates. Start with `parentline run "
+                "--take-over-webhook` to delete it, or set PARENTLINE_WEBHOOK_URL."])
 
     async def stop(self, timeout: float = 5.0) -> None:
         """Stop taking work, let in-flight rows finish, close everything."""

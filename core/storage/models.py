@@ -218,6 +218,10 @@ class Staff(Base):
     awaiting_conv_id: Mapped[int | None] = mapped_column(BigInteger)
     # Dashboard cookies issued before this moment are refused (sign-out, re-added staff).
     sessions_valid_from: Mapped[datetime | None]
+    # When Telegram last refused to deliver to this staff member (403: blocked the bot,
+    # account deleted, never pressed Start); cleared when they write to the bot again.
+    # While set they are off duty and nobody is told through them (handoff/unreachable.py).
+    unreachable_at: Mapped[datetime | None]
 
 
 # --- conversations and handoff --------------------------------------------------------------
