@@ -112,6 +112,22 @@ async def alert_waiting(
     return told
 
 
+async def crisis_alerts(ctx: Ctx, conv: Conversation, parent: Parent | None, *,
+                        exclude: Iterable[int] = ()) -> None:
+    """Every on-duty specialist (Take button), the staff chat; coordinators if nobody is on."""
+    told = await alert_waiting(ctx, conv, parent, exclude=exclude)
+    staff_chat(ctx, "staff.chat_crisis", conv, parent)
+    if told == 0:
+        await notify_coordinators(
+            ctx,
+            "staff.crisis_nobody_on_duty",
+            parent=parent,
+            exclude=exclude,
+            on_duty_first=False,
+            category=conv.crisis_category or "?",
+        )
+
+
 async def _waiting_alert_on_its_way(ctx: Ctx, duty: list[Staff]) -> set[int]:
     """Specialists whose chat already has an undelivered "someone is waiting" alert."""
     chats = {s.tg_user_id for s in duty}

@@ -82,11 +82,11 @@ async def request_peer(
         if created or not conv.after_hours:
             await queue.tell_nobody_on_duty(ctx, parent, conv)
         if crisis:
-            await _crisis_alerts(ctx, conv, parent)
+            await alerts.crisis_alerts(ctx, conv, parent)
         return conv
     if crisis:
         await queue.tell_position(ctx, parent, conv, "handoff.crisis_queued")
-        await _crisis_alerts(ctx, conv, parent)
+        await alerts.crisis_alerts(ctx, conv, parent)
         return conv
     asked = await queue.ask_language_choice(ctx, parent, conv)
     await queue.tell_position(ctx, parent, conv, "handoff.queued")
@@ -97,20 +97,6 @@ async def request_peer(
         alerts.staff_chat(ctx, "staff.chat_new_language", conv, parent)
     await queue.schedule_stale(ctx, parent, conv)
     return conv
-
-
-async def _crisis_alerts(ctx: Ctx, conv: Conversation, parent: Parent) -> None:
-    """Every on-duty specialist (Take button), the staff chat; coordinators if nobody is on."""
-    told = await alerts.alert_waiting(ctx, conv, parent)
-    alerts.staff_chat(ctx, "staff.chat_crisis", conv, parent)
-    if told == 0:
-        await alerts.notify_coordinators(
-            ctx,
-            "staff.crisis_nobody_on_duty",
-            parent=parent,
-            on_duty_first=False,
-            category=conv.crisis_category or "?",
-        )
 
 
 async def escalate_crisis(

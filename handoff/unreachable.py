@@ -70,18 +70,10 @@ async def _requeue(ctx: Ctx, staff: Staff, conv: Conversation) -> bool:
     if parent is not None and not parent.unreachable:
         await queue.tell_position(ctx, parent, conv, "handoff.peer_unreachable")
     skip = await unreachable_ids(ctx)
-    told = await alerts.alert_waiting(ctx, conv, parent, exclude=skip)
     if conv.priority == "crisis":
-        alerts.staff_chat(ctx, "staff.chat_crisis", conv, parent)
-        if told == 0:
-            await alerts.notify_coordinators(
-                ctx,
-                "staff.crisis_nobody_on_duty",
-                parent=parent,
-                exclude=skip,
-                on_duty_first=False,
-                category=conv.crisis_category or "?",
-            )
+        await alerts.crisis_alerts(ctx, conv, parent, exclude=skip)
+    else:
+        await alerts.alert_waiting(ctx, conv, parent, exclude=skip)
     return True
 
 
