@@ -54,13 +54,49 @@ from fake_telegram import FakeTelegram
 
 REPO = Path(__file__).resolve().parents[1]
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-CONCERN = "My son has tantrums every single night and I am so tired by the end of the day"
-FOLLOW_UP = "Bedtime was hard again tonight, he screamed for an hour"
+# Every parent writes a different message: the line remembers screening answers by text,
+# so one text sent by every parent would measure the memo, not the screening.
+_OPENINGS = ("", "hi. ", "sorry it's late. ", "hello, ", "ok so ", "i dont know who else to ask. ")
+_CONCERNS = ("my son has tantrums every single night", "my daughter won't sleep in her own bed",
+             "my 4 year old hits his little sister", "my teen stopped talking to me",
+             "the school keeps calling about my son", "my toddler screams when I leave the room",
+             "bedtime takes two hours every night", "my kids fight all day long",
+             "my son refuses to go to school", "my daughter melts down after school")
+_SINCE = ("", " since the move", " since the baby came", " since school started", " this week")
+_ENDINGS = (" and I am so tired", " and I feel like I'm failing", " and I dont know what to do",
+            " and my partner works nights", ", any advice?", " and I'm on my own with them", "",
+            " and it's wearing me down")
+_AGAIN = ("Bedtime was hard again tonight", "Another rough evening",
+          "He screamed for an hour again",
+          "Today was a bit better actually", "She slammed the door again", "School called again")
+_AFTER = ("", ", I just needed to say it", ", thanks for listening", " and I cried after",
+          ", I tried what we talked about", " and I'm exhausted")
+
+
+def concern_text(uid: int) -> str:
+    """A parent's first concern, different for every one of 2,400 parents in a row."""
+    n = uid % (len(_OPENINGS) * len(_CONCERNS) * len(_SINCE) * len(_ENDINGS))
+    n, a = divmod(n, len(_OPENINGS))
+    n, b = divmod(n, len(_CONCERNS))
+    d, c = divmod(n, len(_SINCE))
+    return f"{_OPENINGS[a]}{_CONCERNS[b]}{_SINCE[c]}{_ENDINGS[d]}"
+
+
+def follow_up_text(uid: int) -> str:
+    n = uid % (len(_OPENINGS) * len(_AGAIN) * len(_AFTER) * len(_SINCE))
+    n, o = divmod(n, len(_OPENINGS))
+    n, a = divmod(n, len(_AGAIN))
+    c, b = divmod(n, len(_AFTER))
+    return f"{_OPENINGS[o]}{_AGAIN[a]}{_SINCE[c]}{_AFTER[b]}"
+
+
 CRISIS_CANDIDATES = (
     "I want to kill myself tonight",
     "I am going to kill myself",
     "I want to die",
 )
+_CRISIS_TAILS = ("", " i cant do this", " everyone would be better off", " the kids are asleep",
+                 " nobody would notice", " im so tired of everything", " i mean it")
 CRISIS_SHARE = 0.05
 TARGETS = {
     "cpu_ratio": "<= 2x the echo bot (SQLite)",
@@ -296,14 +332,15 @@ async def measured(fake: FakeTelegram, bot: BotProcess, users: list[int],
     return phase
 
 
-def crisis_text() -> str:
-    """A message the shipped safety rules treat as a crisis (checked, not assumed)."""
+def crisis_texts() -> list[str]:
+    """Different messages the shipped screening treats as a crisis (checked, not assumed)."""
     from flows.safety import assess
 
-    for text in CRISIS_CANDIDATES:
-        if assess(text, "en").crisis:
-            return text
-    raise RuntimeError("none of the crisis candidates is screened as a crisis")
+    texts = [f"{c}{t}" for c in CRISIS_CANDIDATES for t in _CRISIS_TAILS]
+    found = [t for t in texts if assess(t, "en").crisis]
+    if not found:
+        raise RuntimeError("none of the crisis candidates is screened as a crisis")
+    return found
 
 
 # --- phases ----------------------------------------------------------------------------------
@@ -317,7 +354,7 @@ async def bench_echo(fake: FakeTelegram, work: Path, n: int, rate: float) -> Pha
     try:
         warm = await paced(fake, users[:200], lambda _: "/start", rate)
         await collect(fake, warm, 60)
-        return await measured(fake, bot, users, lambda _: CONCERN, rate, parentline=False)
+        return await measured(fake, bot, users, concern_text, rate, parentline=False)
     finally:
         await bot.stop()
 
@@ -339,16 +376,34 @@ async def bench_parentline(fake: FakeTelegram, work: Path, n: int, rate: float,
         out["warmup_missing"] = warm_phase.missing
         rng = random.Random(7)
         crisis = set(rng.sample(users, int(n * CRISIS_SHARE)))
-        ctext = crisis_text()
+        ctexts = crisis_texts()
         phase = await measured(fake, bot, users,
-                               lambda uid: ctext if uid in crisis else CONCERN, rate,
+                               lambda uid: (ctexts[uid % len(ctexts)] if uid in crisis
+                                            else concern_text(uid)), rate,
                                crisis=crisis, parentline=True)
         out["phase"] = phase
         out["rss_after_load"] = memory_mb(bot.pid)
+        out["burst"] = await bench_burst(fake, bot, users[:BURST])
         out["memory"] = await bench_memory(fake, bot, db_path, users, total_parents, rate)
     finally:
         await bot.stop()
     return out
+
+
+BURST = 400
+
+
+async def bench_burst(fake: FakeTelegram, bot: BotProcess, users: list[int]) -> dict[str, Any]:
+    """Every parent of ``users`` writes at the same moment (the evening rush after a TV
+    segment, or a poll that brings a hundred updates): how long until each hears back.
+    The first replies show whether one batch holds everything else up."""
+    sent = await paced(fake, users, follow_up_text, rate=1e9)
+    phase = await collect(fake, sent, 120)
+    await wait_idle(bot)
+    ordered = sorted(phase.latencies)
+    return {"n": len(users), "missing": phase.missing,
+            "first_10_ms": pct(ordered[:10], 1.0) * 1000,
+            "p50_ms": pct(ordered, 0.5) * 1000, "p99_ms": pct(ordered, 0.99) * 1000}
 
 
 async def bench_memory(fake: FakeTelegram, bot: BotProcess, db_path: Path, driven: list[int],
@@ -381,7 +436,7 @@ async def bench_memory(fake: FakeTelegram, bot: BotProcess, db_path: Path, drive
     sample = random.Random(11).sample(extra, min(1000, len(extra))) if extra else []
     for uid in sample:
         fake.create_user(uid, language_code="en")
-    sent = await paced(fake, sample, lambda _: FOLLOW_UP, rate)
+    sent = await paced(fake, sample, follow_up_text, rate)
     phase = await collect(fake, sent, 120)
     await wait_idle(bot)
     return {"parents": count, "flow_states": dict(states.most_common(3)),
@@ -520,7 +575,7 @@ def report(m: dict[str, str], echo: Phase, pl: dict[str, Any], claims: dict[str,
                        len(phase.crisis_latencies), "missing": phase.missing,
                        "window_s": phase.seconds, "warmup_missing": pl["warmup_missing"],
                        "rss_start": pl["rss_start"], "rss_after_load": pl["rss_after_load"],
-                       "memory": mem},
+                       "memory": mem, "burst": pl["burst"]},
         "claims": claims,
         "screening": screening,
     }
@@ -541,6 +596,9 @@ def report(m: dict[str, str], echo: Phase, pl: dict[str, Any], claims: dict[str,
         f"| resident memory, {mem['parents']} parents mid-flow | {rss:.0f} MB "
         f"(peak {mem['rss'].get('VmHWM', float('nan')):.0f} MB) | | {TARGETS['rss_mb']} | "
         f"{verdict(rss <= 200)} |",
+        f"| a burst of {pl['burst']['n']} messages at once: first 10 / p50 / p99 replies | "
+        f"{pl['burst']['first_10_ms']:.0f} / {pl['burst']['p50_ms']:.0f} / "
+        f"{pl['burst']['p99_ms']:.0f} ms | | | |",
     ]
     if claims is not None:
         lines.append(

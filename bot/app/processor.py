@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, date, datetime
 
@@ -42,6 +43,11 @@ log = logging.getLogger(__name__)
 # Texts longer than this are screened in a worker thread before dispatch (a short one
 # costs well under a millisecond, less than the thread hop).
 PRESCREEN_CHARS = 200
+# While that thread screens, it and the event loop share the GIL, which CPython hands
+# over every 5 ms by default: the loop then stalls 5-15 ms a long message. Handing it
+# over every millisecond roughly halves the stall (``bench/screening.py``); the cost, a
+# few microseconds a switch, is only paid while a second thread is actually running.
+GIL_SWITCH_SECONDS = 0.001
 
 
 async def prescreen(events: Sequence[Inbound]) -> None:
@@ -141,8 +147,10 @@ class Processor:
         self.after_commit()
 
     async def process_batch(self, limit: int, *, exclude: Collection[int] = (),
-                            settled_before: datetime | None = None) -> int:
-        """The oldest pending rows of any chats (each chat's in order), in ONE transaction.
+                            settled_before: datetime | None = None,
+                            budget: float | None = None) -> tuple[int, bool]:
+        """The oldest pending rows of any chats (each chat's in order), in ONE transaction;
+        returns how many rows were processed and whether pending rows were left for later.
 
         One transaction per row costs a session, a commit and several bookkeeping
         statements per message; sharing them is most of what keeps a single SQLite
@@ -150,14 +158,22 @@ class Processor:
         any row raises, nothing is kept and :class:`BatchFailed` names the chats, which
         the workers then take one row at a time, with the retries and the last-resort
         fallback of :meth:`process`.
+
+        ``budget`` (seconds) bounds how long one batch holds the event loop: on the inline
+        SQLite connection nothing else runs meanwhile (no webhook is read, no reply is
+        sent), so a batch of 64 rows at 2-3 ms each held every other chat for 150 ms.
+        Once the budget is spent, the rows done so far are committed and the rest stay
+        pending, in order, for the next batch; the first row is always done.
         """
         now = datetime.now(UTC)
+        started = time.perf_counter()
         chats: set[int] = set()
+        left = False
         try:
             async with self.db.tx() as session:
                 rows = await inbox.pending_rows(session, limit, exclude, settled_before)
                 if not rows:
-                    return 0
+                    return 0, False
                 chats.update(r.chat_id for r in rows)
                 raw = await sqlite_fast.connection(session)
                 staff_ids = (sqlite_fast.staff_ids(raw) if raw is not None
@@ -171,6 +187,9 @@ class Processor:
                 firsts = _first_parent_rows(rows, events, staff_ids)
                 known = await parents.with_open_conversations(session, set(firsts.values()))
                 for i, (row, ev) in enumerate(zip(rows, events, strict=True)):
+                    if budget is not None and done and time.perf_counter() - started > budget:
+                        left = True  # the rest of the rows wait for the next batch
+                        break
                     uid = firsts.get(i)
                     ctx = Ctx(session=session, now=now, settings=self.settings,
                               content=content, staff_ids=staff_ids, counters=counters,
@@ -203,7 +222,7 @@ class Processor:
             self.handoff_rows(pending)
         else:
             self.after_commit()
-        return len(rows)
+        return len(done), left or len(rows) >= limit
 
     async def give_up(self, row: InboxRow) -> None:
         """Last resort for a row that failed repeatedly: never leave a parent unanswered."""

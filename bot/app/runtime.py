@@ -13,6 +13,7 @@ import contextlib
 import gc
 import logging
 import signal
+import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -22,7 +23,7 @@ from sqlalchemy import text
 from telegram.error import BadRequest, Conflict, InvalidToken, NetworkError, RetryAfter
 
 from bot.app.jobs import JobRunner
-from bot.app.processor import Processor
+from bot.app.processor import GIL_SWITCH_SECONDS, Processor
 from bot.app.ratelimit import LocalRateLimiter, SharedRateLimiter
 from bot.app.sender import Limiter, Sender
 from bot.app.workers import InboxWorkers, replica_id
@@ -238,6 +239,7 @@ class LineRuntime:
         # Loaded with the content already; run once so no parent's first message pays for
         # anything still built lazily (and the shipped ones load here if content has none).
         safety.warm_up()
+        sys.setswitchinterval(GIL_SWITCH_SECONDS)  # long texts are screened in a thread
 
     async def _watch_content(self) -> None:
         while True:

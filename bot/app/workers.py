@@ -43,13 +43,20 @@ FailureHandler = Callable[[InboxRow], Awaitable[None]]  # last resort after GIVE
 
 
 class BatchHandler(Protocol):
-    """Processes up to ``limit`` pending rows in one transaction; returns how many."""
+    """Processes up to ``limit`` pending rows in one transaction, stopping early once
+    ``budget`` seconds are spent; returns how many it processed and whether rows may be
+    left pending."""
 
     def __call__(self, limit: int, *, exclude: Collection[int] = (),
-                 settled_before: datetime | None = None) -> Awaitable[int]: ...
+                 settled_before: datetime | None = None,
+                 budget: float | None = None) -> Awaitable[tuple[int, bool]]: ...
 
 
 BATCH_SIZE = 64
+# How long one batch may hold the event loop before it commits what it has done. Small
+# enough that a webhook delivery or a reply waits a few milliseconds, not a whole batch;
+# large enough that a busy evening still shares one commit among several messages.
+BATCH_BUDGET_SECONDS = 0.010
 
 
 def replica_id() -> str:
@@ -118,7 +125,8 @@ class InboxWorkers:
         assert self.batch is not None
         settled = datetime.now(UTC) - self.holdback if self.holdback else None
         try:
-            n = await self.batch(BATCH_SIZE, exclude=self._active, settled_before=settled)
+            n, more = await self.batch(BATCH_SIZE, exclude=self._active,
+                                       settled_before=settled, budget=BATCH_BUDGET_SECONDS)
         except BatchFailed as failed:
             cause = failed.__cause__
             expected = isinstance(cause, NotReadyYet | RowByRow)
@@ -129,7 +137,7 @@ class InboxWorkers:
                 self._start_chat(chat_id)
             return len(failed.chat_ids), True
         self.processed += n
-        return n, n >= BATCH_SIZE
+        return n, more
 
     def _start_chat(self, chat_id: int) -> None:
         self._active.add(chat_id)

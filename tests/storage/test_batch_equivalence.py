@@ -106,7 +106,7 @@ def _timeless(data: dict[str, Any] | None) -> dict[str, Any]:
     return out
 
 
-async def _run(path: Path, batched: bool) -> dict[str, Any]:
+async def _run(path: Path, batched: bool, budget: float | None = None) -> dict[str, Any]:
     db = Database(f"sqlite+aiosqlite:///{path}")
     await upgrade(db)
     try:
@@ -117,8 +117,19 @@ async def _run(path: Path, batched: bool) -> dict[str, Any]:
                                    datetime.now(UTC))
         for updates in (_interleaved(), _later()):
             await store_updates(db, updates, datetime.now(UTC))
-            if batched:
-                assert await processor.process_batch(500) == len(updates)
+            if batched and budget is None:
+                assert await processor.process_batch(500) == (len(updates), False)
+            elif batched:
+                # Out of budget after every row: each batch commits one row and says more
+                # are left, until none are.
+                batches = 0
+                while True:
+                    n, more = await processor.process_batch(500, budget=budget)
+                    batches += n > 0
+                    if not more:
+                        break
+                    assert n == 1
+                assert batches == len(updates)
             else:
                 async with db.read() as s:
                     rows = await inbox.pending_rows(s, 500)
@@ -160,6 +171,14 @@ async def test_one_batch_ends_like_row_by_row(tmp_path: Path) -> None:
     assert any(c[1] == "ended" for c in alone["conversations"])  # the specialist's /end
     assert any(m == "copyMessage" for m, _ in alone["sent"][SPECIALIST])  # relayed
     assert len(alone["sent"][504]) < len(SCRIPTS[504])  # the flood was held back
+
+
+async def test_a_batch_cut_short_by_its_time_budget_ends_like_row_by_row(tmp_path: Path) -> None:
+    """A batch that stops when its time is spent leaves the rest pending in order: each
+    parent ends exactly as if nothing had been cut."""
+    alone = await _run(tmp_path / "alone.db", batched=False)
+    cut = await _run(tmp_path / "cut.db", batched=True, budget=0.0)
+    assert cut == alone
 
 
 
