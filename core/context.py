@@ -18,8 +18,7 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.config import Settings
-from core.storage import sqlite_fast
-from core.storage.db import PerBackend
+from core.storage import hot
 from core.storage.models import AuditEntry, Conversation, DailyStat, Job, Parent
 from flows.callbacks import encode
 from flows.content import Content
@@ -188,7 +187,7 @@ def _counter_upsert(insert: Any) -> Any:
 
 _DAILY = cast(Table, DailyStat.__table__)
 # Built once: the batch writes counters on every commit.
-_COUNTER_UPSERT = PerBackend(_counter_upsert)
+_COUNTER_UPSERT = hot.HotStatement(_counter_upsert, keys=("day", "metric", "value"))
 
 
 async def write_counters(session: AsyncSession, counters: dict[tuple[date, str], int]) -> None:
@@ -199,10 +198,5 @@ async def write_counters(session: AsyncSession, counters: dict[tuple[date, str],
     """
     if not counters:
         return
-    raw = await sqlite_fast.connection(session)
-    if raw is not None:
-        sqlite_fast.add_counters(raw, counters)
-        return
-    stmt = _COUNTER_UPSERT.of(session)
-    for (d, metric), n in sorted(counters.items()):
-        await session.execute(stmt, {"day": d, "metric": metric, "value": n})
+    await hot.execute(session, _COUNTER_UPSERT, [
+        {"day": d, "metric": metric, "value": n} for (d, metric), n in sorted(counters.items())])

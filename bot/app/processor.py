@@ -28,7 +28,7 @@ from bot.telegram.outgoing import add_actions
 from bot.telegram.updates import parse_update
 from core.config import Settings
 from core.context import Ctx, write_counters
-from core.storage import inbox, outbox, sqlite_fast
+from core.storage import hot, inbox, outbox
 from core.storage.db import Database
 from core.storage.models import InboxRow, OutboxRow, Parent, Staff
 from flows.content import ContentStore
@@ -66,7 +66,7 @@ def event_of(row: InboxRow | inbox.Pending) -> Inbound:
     return parse_update(payload)
 
 
-_STAFF_IDS = select(Staff.tg_user_id)
+_STAFF_IDS = hot.HotStatement(lambda _: select(Staff.tg_user_id))
 
 
 def _only_parent_updates(session: AsyncSession) -> bool:
@@ -175,9 +175,7 @@ class Processor:
                 if not rows:
                     return 0, False
                 chats.update(r.chat_id for r in rows)
-                raw = await sqlite_fast.connection(session)
-                staff_ids = (sqlite_fast.staff_ids(raw) if raw is not None
-                             else frozenset(await session.scalars(_STAFF_IDS)))
+                staff_ids = frozenset(r[0] for r in await hot.rows(session, _STAFF_IDS))
                 counters: dict[tuple[date, str], int] = {}
                 done: list[int] = []
                 actions: list[Action] = []

@@ -21,8 +21,8 @@ from telegram.error import RetryAfter
 
 from bot.telegram.client import retry_after_seconds
 from bot.telegram.intake import store_updates
-from core.storage import sqlite_fast
-from core.storage.db import Database, PerBackend
+from core.storage import hot
+from core.storage.db import Database
 from core.storage.models import KeyValue
 
 log = logging.getLogger(__name__)
@@ -54,16 +54,12 @@ def _offset_upsert(insert: Any) -> Any:
 
 
 # Built once: it runs after every poll.
-_OFFSET_UPSERT = PerBackend(_offset_upsert)
+_OFFSET_UPSERT = hot.HotStatement(_offset_upsert)
 
 
 async def save_offset_in(s: AsyncSession, offset: int) -> None:
     """One upsert that only ever moves the offset forward."""
-    raw = await sqlite_fast.connection(s)
-    if raw is not None:
-        sqlite_fast.save_offset(raw, OFFSET_KEY, offset)
-    else:
-        await s.execute(_OFFSET_UPSERT.of(s), {"v": str(offset), "n": offset})
+    await hot.execute(s, _OFFSET_UPSERT, {"v": str(offset), "n": offset})
 
 
 class Poller:

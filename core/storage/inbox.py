@@ -14,8 +14,8 @@ from typing import Any, cast
 from sqlalchemy import Integer, Select, Table, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.storage import sqlite_fast
-from core.storage.db import Database, PerBackend, upsert_insert
+from core.storage import hot
+from core.storage.db import Database, upsert_insert
 from core.storage.models import ChatLease, InboxRow
 
 
@@ -53,11 +53,7 @@ async def store_arrivals(db: Database, arrivals: Iterable[Arrival], now: datetim
     if not rows:
         return 0
     async with db.tx() as s:
-        raw = await sqlite_fast.connection(s)
-        if raw is not None:
-            new = sqlite_fast.store_updates(raw, rows)
-        else:
-            new = len((await s.execute(_STORE.of(s), rows)).all())
+        new = await hot.insert_new(s, _STORE, rows)
         if then is not None:
             await then(s)
     return new
@@ -114,14 +110,12 @@ async def pending_rows(session: AsyncSession, limit: int, exclude: Iterable[int]
     Read inside the transaction that processes them (one process on SQLite: nothing else
     takes rows meanwhile). Chats in ``exclude`` are being worked one row at a time.
     """
-    raw = await sqlite_fast.connection(session)
-    if raw is not None:
-        return [Pending(*r) for r in sqlite_fast.pending_inbox(raw, limit, exclude,
-                                                               settled_before)]
-    stmt = _PENDING_SETTLED if settled_before is not None else _PENDING
-    rows = await session.execute(stmt, {"excl": list(exclude), "limit": limit,
-                                        "settled": settled_before})
-    return [Pending(r.id, r.chat_id, r.payload) for r in rows]
+    if settled_before is not None:
+        found = await hot.rows(session, _PENDING_SETTLED, {
+            "excl": list(exclude), "limit": limit, "settled": settled_before})
+    else:
+        found = await hot.rows(session, _PENDING, {"excl": list(exclude), "limit": limit})
+    return [Pending(*r) for r in found]
 
 
 def _pending_query(settled: bool) -> Select[tuple[int, int, dict[str, Any] | None]]:
@@ -135,26 +129,22 @@ def _pending_query(settled: bool) -> Select[tuple[int, int, dict[str, Any] | Non
 
 
 # Built once: at 200 messages a second, building these cost more than running them.
-_PENDING = _pending_query(False)
-_PENDING_SETTLED = _pending_query(True)
+_PENDING = hot.HotStatement(lambda _: _pending_query(False))
+_PENDING_SETTLED = hot.HotStatement(lambda _: _pending_query(True))
 _INBOX = cast(Table, InboxRow.__table__)
-# RETURNING counts the new rows the same way on both backends (asyncpg reports no
-# rowcount for a multi-row statement).
-_STORE = PerBackend(lambda insert: insert(_INBOX)
-                    .on_conflict_do_nothing(index_elements=["dedupe_key"])
-                    .returning(_INBOX.c.id))
-_MARK_PROCESSED = (update(_INBOX).where(_INBOX.c.id.in_(bindparam("ids", expanding=True)))
-                   .values(processed_at=bindparam("at")))
+_STORE = hot.HotStatement(
+    lambda insert: insert(_INBOX).on_conflict_do_nothing(index_elements=["dedupe_key"]),
+    keys=("dedupe_key", "chat_id", "seq", "payload", "received_at", "attempts"),
+    count_by=_INBOX.c.id)
+_MARK_PROCESSED = hot.HotStatement(
+    lambda _: update(_INBOX).where(_INBOX.c.id.in_(bindparam("ids", expanding=True)))
+    .values(processed_at=bindparam("at")))
 
 
 async def mark_processed(session: AsyncSession, ids: Sequence[int], now: datetime) -> None:
     if not ids:
         return
-    raw = await sqlite_fast.connection(session)
-    if raw is not None:
-        sqlite_fast.mark_processed(raw, ids, now)
-    else:
-        await session.execute(_MARK_PROCESSED, {"ids": list(ids), "at": now})
+    await hot.execute(session, _MARK_PROCESSED, {"ids": list(ids), "at": now})
 
 
 async def take_chat(db: Database, chat_id: int, owner: str, now: datetime, ttl: float) -> bool:

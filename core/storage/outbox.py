@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.storage import sqlite_fast
+from core.storage import hot
 from core.storage.db import Database
 from core.storage.models import OutboxRow, RelayLink, SentMessage
 
@@ -49,13 +49,12 @@ async def add_rows(session: AsyncSession, rows: Iterable[Outgoing], now: datetim
          "created_at": now, "not_before": now, "attempts": 0, "status": "pending"}
         for chat_id, method, params, meta in rows
     ]
-    if values:
-        raw = await sqlite_fast.connection(session)
-        if raw is not None:
-            sqlite_fast.add_outbox(raw, values)
-        else:
-            await session.execute(insert(_OUTBOX), values)
+    await hot.execute(session, _ADD, values)
     return len(values)
+
+
+_ADD = hot.HotStatement(lambda _: insert(_OUTBOX), keys=(
+    "chat_id", "method", "params", "meta", "created_at", "not_before", "attempts", "status"))
 
 
 async def pending_rows_of(session: AsyncSession, chat_ids: Iterable[int | None]
@@ -63,25 +62,25 @@ async def pending_rows_of(session: AsyncSession, chat_ids: Iterable[int | None]
     """Every pending row of these chats (``None``: rows for no chat, e.g. callback
     answers), oldest first: what the sender may start on right after a batch commits."""
     wanted = set(chat_ids)
-    chats = [c for c in wanted if c is not None]
-    raw = await sqlite_fast.connection(session)
-    if raw is not None:
-        # Detached copies, as the ORM would load them; the sender only reads them.
-        return [OutboxRow(**values)
-                for values in sqlite_fast.pending_outbox(raw, chats, None in wanted)]
+    chats = sorted(c for c in wanted if c is not None)
     stmt = _PENDING_OF_AND_NULL if None in wanted else _PENDING_OF
-    return list(await session.scalars(stmt, {"chats": chats}))
+    # Detached copies with the columns the sender reads; it changes nothing in them.
+    return [OutboxRow(**dict(zip(_PENDING_COLUMNS, r, strict=True)))
+            for r in await hot.rows(session, stmt, {"chats": chats})]
 
 
-_PENDING_OF = (select(OutboxRow)
-               .where(OutboxRow.status == "pending",
-                      OutboxRow.chat_id.in_(bindparam("chats", expanding=True)))
-               .order_by(OutboxRow.id))
-_PENDING_OF_AND_NULL = (select(OutboxRow)
-                        .where(OutboxRow.status == "pending",
-                               or_(OutboxRow.chat_id.in_(bindparam("chats", expanding=True)),
-                                   OutboxRow.chat_id.is_(None)))
-                        .order_by(OutboxRow.id))
+_PENDING_COLUMNS = ("id", "chat_id", "method", "params", "meta", "created_at", "not_before",
+                    "attempts", "status")
+_PENDING_OF = hot.HotStatement(
+    lambda _: select(*(_OUTBOX.c[c] for c in _PENDING_COLUMNS))
+    .where(_OUTBOX.c.status == "pending", _OUTBOX.c.chat_id.in_(bindparam("chats", expanding=True)))
+    .order_by(_OUTBOX.c.id))
+_PENDING_OF_AND_NULL = hot.HotStatement(
+    lambda _: select(*(_OUTBOX.c[c] for c in _PENDING_COLUMNS))
+    .where(_OUTBOX.c.status == "pending",
+           or_(_OUTBOX.c.chat_id.in_(bindparam("chats", expanding=True)),
+               _OUTBOX.c.chat_id.is_(None)))
+    .order_by(_OUTBOX.c.id))
 
 
 def _due_query() -> Select[OutboxRow]:
@@ -147,9 +146,14 @@ async def record_sent(s: AsyncSession, row: OutboxRow, message_id: int | None,
     await record_sent_many(s, [(row, message_id, now)])
 
 
-_MARK_SENT = update(_OUTBOX).where(_OUTBOX.c.id == bindparam("b_id")).values(
+_MARK_SENT = hot.HotStatement(lambda _: update(_OUTBOX).where(
+    _OUTBOX.c.id == bindparam("b_id")).values(
     status="sent", sent_at=bindparam("b_at"), message_id=bindparam("b_mid"),
-    lease_until=None, params=bindparam("b_params"))
+    lease_until=None, params=bindparam("b_params")))
+_LINKS = cast(Table, RelayLink.__table__)
+_LINK_SENT = hot.HotStatement(lambda _: update(_LINKS).where(
+    _LINKS.c.id == bindparam("b_id")).values(staff_message_id=bindparam("b_mid")))
+_ADD_SENT = hot.HotStatement(lambda _: insert(_SENT), keys=("chat_id", "message_id", "sent_at"))
 
 
 async def record_sent_many(s: AsyncSession,
@@ -164,18 +168,11 @@ async def record_sent_many(s: AsyncSession,
              if row.meta and row.meta.get("relay_link") is not None and mid is not None]
     messages = [(row.chat_id, mid, now) for row, mid, now in sent
                 if mid is not None and row.chat_id is not None and row.chat_id > 0]
-    raw = await sqlite_fast.connection(s)
-    if raw is not None:
-        sqlite_fast.record_sent(raw, marks, links, messages)
-        return
-    await s.execute(_MARK_SENT, [{"b_at": at, "b_mid": mid, "b_params": params, "b_id": rid}
-                                 for at, mid, params, rid in marks])
-    for mid, link_id in links:
-        await s.execute(update(RelayLink).where(RelayLink.id == link_id)
-                        .values(staff_message_id=mid))
-    if messages:
-        await s.execute(insert(_SENT), [{"chat_id": c, "message_id": m, "sent_at": at}
-                                        for c, m, at in messages])
+    await hot.execute(s, _MARK_SENT, [{"b_at": at, "b_mid": mid, "b_params": params,
+                                       "b_id": rid} for at, mid, params, rid in marks])
+    await hot.execute(s, _LINK_SENT, [{"b_mid": mid, "b_id": link_id} for mid, link_id in links])
+    await hot.execute(s, _ADD_SENT, [{"chat_id": c, "message_id": m, "sent_at": at}
+                                     for c, m, at in messages])
 
 
 async def mark_retry(db: Database, row: OutboxRow, delay: float, error: str, now: datetime) -> None:

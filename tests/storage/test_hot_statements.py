@@ -1,31 +1,35 @@
-"""The SQLite fast path stores exactly what SQLAlchemy would, and reads back the same.
+"""The hot statements do the same on every backend: the contract of ``core.storage.hot``.
 
-``core.storage.sqlite_fast`` writes the busiest bookkeeping rows with sqlite3 directly.
-If one of its values were formatted differently (a timestamp, a JSON document, a date),
-ORM reads and SQL comparisons (``received_at <= ?``) would quietly go wrong. So the same
-operations run once on the inline connection (fast path) and once through aiosqlite's
-thread (SQLAlchemy path, as every statement runs there), and the tables are compared
-value for value, as stored.
+Each hot statement is one SQLAlchemy Core statement, run on the sqlite3 connection itself
+on the embedded default and through the session elsewhere. If a value were converted
+differently on one of the ways (a timestamp, a JSON document, a date), ORM reads and SQL
+comparisons (``received_at <= ?``) would quietly go wrong. So the same operations run on
+the inline SQLite connection, on SQLite through aiosqlite's thread and on PostgreSQL;
+what they return and what the tables hold afterwards is compared: on the two SQLite
+files value for value as stored, and on all three as SQLAlchemy reads it back.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import uuid
 from datetime import UTC, date, datetime, timedelta, timezone
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, text
+import pytest
+from sqlalchemy import Table, select, text
 
 from bot.telegram.intake import store_updates
 from bot.telegram.outgoing import add_actions
 from bot.telegram.polling import save_offset_in
 from core.context import write_counters
-from core.storage import inbox, outbox, sqlite_fast
+from core.storage import hot, inbox, outbox
 from core.storage.db import AUTOCHECKPOINT_PAGES, Database
 from core.storage.migrate import upgrade
-from core.storage.models import Conversation, OutboxRow, Parent, RelayLink
+from core.storage.models import Base, Conversation, OutboxRow, Parent, RelayLink
 from flows.events import Button, CopyMessage, SendText
 
 # Not UTC on purpose: stored timestamps must come out in UTC either way.
@@ -86,7 +90,21 @@ async def _exercise(db: Database) -> dict[str, Any]:
     async with db.tx() as s:
         await outbox.record_sent_many(s, [(rows[0], 101, NOW), (rows[1], 102, NOW + timedelta(
             seconds=1))])
-    return {"pending": [(p.chat_id, p.payload) for p in pending], "settled": len(settled)}
+    return {"pending": [(p.chat_id, p.payload) for p in pending], "settled": len(settled),
+            "offered": [o[1:] for o in offered], "read_back": await _read_back(db)}
+
+
+async def _read_back(db: Database) -> dict[str, list[tuple[Any, ...]]]:
+    """Every compared column as SQLAlchemy reads it, in a backend-neutral order."""
+    out = {}
+    async with db.read() as s:
+        for name, cols in TABLES.items():
+            table = Base.metadata.tables[name]
+            assert isinstance(table, Table)
+            columns = [table.c[c.strip()] for c in cols.split(",")]
+            found = (await s.execute(select(*columns))).all()
+            out[name] = sorted((tuple(r) for r in found), key=repr)
+    return out
 
 
 def _tables(path: Path) -> dict[str, list[tuple[Any, ...]]]:
@@ -98,13 +116,16 @@ def _tables(path: Path) -> dict[str, list[tuple[Any, ...]]]:
         con.close()
 
 
-async def test_fast_path_stores_what_sqlalchemy_stores(tmp_path: Path) -> None:
+PG_URL = os.environ.get("PARENTLINE_TEST_POSTGRES_URL", "")
+
+
+async def test_hot_statements_store_the_same_on_every_backend(tmp_path: Path) -> None:
     results = {}
     for name, inline in (("fast", True), ("sqlalchemy", False)):
         db = Database(f"sqlite+aiosqlite:///{tmp_path / name}.db", sqlite_inline=inline)
         await upgrade(db)
         async with db.tx() as s:
-            assert (await sqlite_fast.connection(s) is not None) == inline
+            assert await hot.runs_inline(s) == inline
         try:
             results[name] = (await _exercise(db), _tables(tmp_path / f"{name}.db"))
         finally:
@@ -122,6 +143,26 @@ async def test_fast_path_stores_what_sqlalchemy_stores(tmp_path: Path) -> None:
     assert [r[9] for r in fast[1]["outbox"]] == [101, None, None, 102]
     stored_at = fast[1]["inbox"][0][4]
     assert stored_at == "2026-11-25 14:30:15.123456"  # UTC, the ORM's own format
+    assert fast[0]["read_back"]["outbox"][0][5] == NOW.astimezone(UTC)
+
+
+async def test_hot_statements_on_postgresql_match_sqlite(tmp_path: Path) -> None:
+    if not PG_URL:
+        pytest.skip("PARENTLINE_TEST_POSTGRES_URL is not set (.ci/run sets it)")
+    lite = Database(f"sqlite+aiosqlite:///{tmp_path / 'lite.db'}")
+    pg = Database(PG_URL, schema=f"t_{uuid.uuid4().hex[:10]}")
+    try:
+        for db in (lite, pg):
+            await upgrade(db)
+        on_sqlite, on_pg = await _exercise(lite), await _exercise(pg)
+        async with pg.tx() as s:
+            assert not await hot.runs_inline(s)
+    finally:
+        await pg.drop_schema()
+        await pg.dispose()
+        await lite.dispose()
+    assert on_pg == on_sqlite
+    assert on_pg["read_back"]["kv"] == [("polling_offset", "4")]
 
 
 def updates_payload(uid: int) -> Any:
