@@ -159,7 +159,7 @@ async def deliver(
     )
     if conv.first_response_at is None:
         conv.first_response_at = ctx.now
-    await waiting.answered(ctx, parent)
+    await waiting.answered(ctx, parent, conv)
     if not conv.crisis:
         await ctx.cancel_jobs(kind=QUIET_JOB, parent_id=parent.id)
         await ctx.schedule(

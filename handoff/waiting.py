@@ -44,22 +44,17 @@ def _answer_payload(
 
 async def restart_answer_clock(ctx: Ctx, parent: Parent, conv: Conversation) -> None:
     """A specialist just joined: the parent waits for their first words from now."""
-    await ctx.cancel_jobs(kind=ANSWER_JOB, parent_id=parent.id)
-    if conv.specialist_id is None:
-        return
-    await ctx.schedule(
-        ANSWER_JOB,
-        ctx.now + timedelta(minutes=ctx.settings.specialist_nudge_minutes),
-        chat_id=parent.chat_id,
-        parent_id=parent.id,
-        payload=_answer_payload(conv, conv.specialist_id, ctx.now, 1),
-    )
+    if conv.awaiting_answer_since is not None:
+        await ctx.cancel_jobs(kind=ANSWER_JOB, parent_id=parent.id)
+    conv.awaiting_answer_since = None
+    await parent_waits(ctx, parent, conv)
 
 
 async def parent_waits(ctx: Ctx, parent: Parent, conv: Conversation) -> None:
     """The parent wrote: start the clock, unless it already runs since an earlier message."""
-    if conv.specialist_id is None or await ctx.pending_jobs(ANSWER_JOB, parent.chat_id):
+    if conv.specialist_id is None or conv.awaiting_answer_since is not None:
         return
+    conv.awaiting_answer_since = ctx.now
     await ctx.schedule(
         ANSWER_JOB,
         ctx.now + timedelta(minutes=ctx.settings.specialist_nudge_minutes),
@@ -69,9 +64,23 @@ async def parent_waits(ctx: Ctx, parent: Parent, conv: Conversation) -> None:
     )
 
 
-async def answered(ctx: Ctx, parent: Parent) -> None:
+async def answered(ctx: Ctx, parent: Parent, conv: Conversation) -> None:
     """The specialist's words are on their way to the parent: the clock stops."""
+    if conv.awaiting_answer_since is None:
+        return
+    conv.awaiting_answer_since = None
     await ctx.cancel_jobs(kind=ANSWER_JOB, parent_id=parent.id)
+
+
+def _same_wait(conv: Conversation, raw: object) -> bool:
+    """The job belongs to the wait still running (not one answered or restarted since)."""
+    if conv.awaiting_answer_since is None:
+        return False
+    try:
+        since = datetime.fromisoformat(str(raw))
+    except ValueError:
+        return False
+    return abs((conv.awaiting_answer_since - since).total_seconds()) < 1
 
 
 def _minutes_since(ctx: Ctx, raw: object) -> int:
@@ -89,6 +98,8 @@ async def answer_due(ctx: Ctx, payload: dict[str, Any]) -> None:
         return
     conv = await ctx.session.get(Conversation, raw_conv)
     if conv is None or conv.status != "active" or conv.specialist_id != staff_id:
+        return
+    if not _same_wait(conv, payload.get("since")):
         return
     parent = await queries.parent_of(ctx.session, conv)
     staff = await ctx.session.get(Staff, staff_id)
@@ -125,6 +136,7 @@ async def _requeue_unanswered(
 ) -> None:
     if not await release(ctx.session, conv.id, staff.tg_user_id):
         return
+    conv.awaiting_answer_since = None
     staff_say(ctx, staff, "staff.answer_requeued",
               who=parent_label(ctx, parent, staff_lang(staff)))
     await queue.tell_position(ctx, parent, conv, "handoff.peer_no_answer")
