@@ -26,6 +26,7 @@ from core.context import Ctx
 from core.storage.models import Conversation, OutboxRow, Parent, Staff
 from flows.events import EditText
 from handoff import alerts, queries, queue
+from handoff import buttons as B
 from handoff.claim import release
 from handoff.speech import parent_label, staff_lang, staff_say
 
@@ -108,11 +109,14 @@ async def answer_due(ctx: Ctx, payload: dict[str, Any]) -> None:
     waited = _minutes_since(ctx, payload.get("since"))
     if payload.get("stage", 1) == 1:
         requeue = ctx.settings.specialist_requeue_minutes
-        staff_say(
-            ctx,
-            staff,
+        lang, chat = staff_lang(staff), staff.tg_user_id
+        ctx.say(
+            chat,
             "staff.answer_nudge",
-            who=parent_label(ctx, parent, staff_lang(staff)),
+            lang,
+            # "not a good fit" on an active conversation: back to the front, gently
+            buttons=((ctx.text_button(chat, "staff.btn_pass_on", lang, B.DECLINE, str(conv.id)),),),
+            who=parent_label(ctx, parent, lang),
             minutes=waited,
             requeue=_whole(requeue),
         )

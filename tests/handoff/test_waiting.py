@@ -252,3 +252,20 @@ async def test_a_crisis_is_offered_to_everyone_at_once_and_taken_exactly_once(
         late = await line.staff(other, presses[other])
         assert t("staff.already_taken", lang(other)) in texts_to(late, other)
     assert (await line.conv(1)).specialist_id == BEN
+
+
+async def test_the_nudge_lets_the_specialist_pass_the_parent_on_at_once(line: Line) -> None:
+    await on_duty(line, ANA, BEN)
+    await line.talk(1)
+    await line.staff(ANA, cmd(ANA, "next"))
+    line.now = at(5)
+    nudge = await line.job("h.answer")
+    line.now = at(6)
+    acts = await line.staff(ANA, press(nudge, ANA, "h.decline", "Pass to a colleague"))
+    conv = await line.conv(1)
+    assert (conv.status, conv.front_of_queue) == ("queued", True)
+    assert any(x.startswith(t("handoff.rematch", position=1, minutes="?")[:30])
+               for x in texts_to(acts, P1))
+    press(acts, BEN, "h.take")
+    line.now = at(15)  # the requeue step has nothing left to do
+    assert not texts_to(await line.job("h.answer"), P1)
