@@ -125,7 +125,8 @@ async def answer_due(ctx: Ctx, payload: dict[str, Any]) -> None:
             ctx.now + timedelta(minutes=requeue),
             chat_id=parent.chat_id,
             parent_id=parent.id,
-            payload={**payload, "stage": 2},
+            payload={"conv": conv.id, "staff": staff_id, "since": payload.get("since"),
+                     "stage": 2},
         )
         return
     await _requeue_unanswered(ctx, conv, parent, staff, waited)
