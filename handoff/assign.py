@@ -70,7 +70,8 @@ async def joined(
     parent.last_staff_id = staff.tg_user_id
     conv.quiet_checked_at = None
     await ctx.cancel_jobs(kind=queue.STALE_JOB, parent_id=parent.id)
-    await ctx.cancel_jobs(kind=alerts.OFFER_JOB, parent_id=parent.id)
+    if ctx.settings.assignment_mode == "push":  # an offer left has nothing to expire
+        await ctx.cancel_jobs(kind=alerts.OFFER_JOB, parent_id=parent.id)
     await waiting.restart_answer_clock(ctx, parent, conv)
     if not parent.unreachable:
         key = parent_key or (
