@@ -188,6 +188,16 @@ async def offer_expired(ctx: Ctx, payload: dict[str, Any]) -> None:
     parent = await queries.parent_of(ctx.session, conv)
     tried = sorted({*_ints(payload.get("tried")), staff_id})
     unreachable = await _unreachable(ctx)
+    await ctx.bump("offers_expired")
+    told = await alerts.alert_waiting(ctx, conv, parent, exclude=[*tried, *unreachable],
+                                      tried=tried)
+    if not told:
+        # Every fitting specialist had their turn: everyone on duty sees it now, as in pull
+        # mode (the one whose offer just expired too), and the coordinators hear of it.
+        await alerts.alert_waiting(ctx, conv, parent, exclude=unreachable, offer=False)
+        await alerts.notify_coordinators(ctx, "staff.offers_unanswered", parent=parent,
+                                         exclude=unreachable)
+        return
     staff = await ctx.session.get(Staff, staff_id)
     if staff is not None and staff.tg_user_id not in unreachable:
         staff_say(
@@ -197,15 +207,6 @@ async def offer_expired(ctx: Ctx, payload: dict[str, Any]) -> None:
             who=parent_label(ctx, parent, staff_lang(staff)),
             minutes=_whole(ctx.settings.offer_expire_minutes),
         )
-    await ctx.bump("offers_expired")
-    told = await alerts.alert_waiting(ctx, conv, parent, exclude=[*tried, *unreachable],
-                                      tried=tried)
-    if told:
-        return
-    # Every fitting specialist had their turn: everyone on duty sees it now, as in pull mode.
-    await alerts.alert_waiting(ctx, conv, parent, exclude=unreachable, offer=False)
-    await alerts.notify_coordinators(ctx, "staff.offers_unanswered", parent=parent,
-                                     exclude=unreachable)
 
 
 def _ints(raw: object) -> list[int]:

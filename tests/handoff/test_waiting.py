@@ -269,3 +269,17 @@ async def test_the_nudge_lets_the_specialist_pass_the_parent_on_at_once(line: Li
     press(acts, BEN, "h.take")
     line.now = at(15)  # the requeue step has nothing left to do
     assert not texts_to(await line.job("h.answer"), P1)
+
+
+async def test_with_one_specialist_an_expired_offer_becomes_an_alert(push_line: Line) -> None:
+    line = push_line
+    await on_duty(line, ANA)
+    acts = await line.talk(1)
+    assert offered_to(acts) == [ANA]
+    line.now = at(3)
+    acts = await line.job("h.offer")
+    assert expired(ANA) not in texts_to(acts, ANA)  # no colleague to "go to": not said
+    assert any("would like to talk" in x for x in texts_to(acts, ANA))
+    press(acts, ANA, "h.take")
+    assert t("staff.offers_unanswered", who="Parent K7Q2") in texts_to(acts, COORD)
+    assert not await pending(line, "h.offer")
