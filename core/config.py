@@ -67,6 +67,12 @@ class Settings(BaseSettings):
     idle_reminder_minutes: float = Field(default=45.0, gt=0)
     parent_quiet_minutes: float = Field(default=20.0, gt=0)
     queue_stale_minutes: float = Field(default=30.0, gt=0)
+    # Nobody waits unseen: a specialist who hasn't answered their parent for this long is
+    # nudged; this much later the conversation goes back to the front of the queue.
+    specialist_nudge_minutes: float = Field(default=5.0, gt=0)
+    specialist_requeue_minutes: float = Field(default=10.0, gt=0)
+    # Push mode: an offer nobody took in this time moves on to the next fitting specialist.
+    offer_expire_minutes: float = Field(default=3.0, gt=0)
     demo: bool = False
 
     # Throughput knobs; defaults follow Telegram's published limits.

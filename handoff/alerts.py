@@ -15,6 +15,7 @@ never the parent's words.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import timedelta
 from typing import Any
 
 from core.context import Ctx
@@ -41,6 +42,8 @@ def _wait_minutes(ctx: Ctx, conv: Conversation) -> int:
 
 
 WAITING_ALERT = "waiting"  # outbox meta {"alert": ...} of a non-crisis waiting alert
+CRISIS_ALERT = "crisis"  # outbox meta {"alert": ..., "conv": id}: edited once it's taken
+OFFER_JOB = "h.offer"  # push mode: the offer expires (handoff.waiting.offer_expired)
 
 
 def alert_one(ctx: Ctx, staff: Staff, conv: Conversation, parent: Parent | None) -> None:
@@ -52,12 +55,17 @@ def alert_one(ctx: Ctx, staff: Staff, conv: Conversation, parent: Parent | None)
     if conv.offered_staff_id == staff.tg_user_id:
         key = "staff.offer_crisis" if conv.priority == "crisis" else "staff.offer"
         row.append(ctx.text_button(chat, "staff.btn_not_fit", lang, B.DECLINE, str(conv.id)))
+    meta: dict[str, Any] | None = None
+    if key == "staff.alert_new":
+        meta = {"alert": WAITING_ALERT}
+    elif conv.priority == "crisis":
+        meta = {"alert": CRISIS_ALERT, "conv": conv.id}
     ctx.say(
         chat,
         key,
         lang,
         buttons=(tuple(row),),
-        meta={"alert": WAITING_ALERT} if key == "staff.alert_new" else None,
+        meta=meta,
         who=parent_label(ctx, parent, lang),
         category=_category(ctx, conv, lang),
         language=conv.lang,
@@ -82,16 +90,28 @@ def staff_chat(ctx: Ctx, key: str, conv: Conversation, parent: Parent | None) ->
 
 
 async def alert_waiting(
-    ctx: Ctx, conv: Conversation, parent: Parent | None, *, exclude: Iterable[int] = ()
+    ctx: Ctx,
+    conv: Conversation,
+    parent: Parent | None,
+    *,
+    exclude: Iterable[int] = (),
+    offer: bool = True,
+    tried: Iterable[int] = (),
 ) -> int:
     """Tell the right on-duty specialists that ``conv`` waits; returns how many were told.
 
-    In push mode the least-loaded fitting specialist gets an offer first; if nobody
-    fits, everyone on duty is alerted as in pull mode, so nobody waits unseen.
+    In push mode the least-loaded fitting specialist gets an offer first, which expires
+    after ``offer_expire_minutes`` and moves on (``tried``: who had it already); if
+    nobody fits, everyone on duty is alerted as in pull mode, so nobody waits unseen.
+    A crisis is never an offer to one person: everyone on duty gets it at once, and the
+    first to take it wins.
     """
     skip = set(exclude) | set(conv.declined_by or [])
     duty = [s for s in await queries.on_duty(ctx.session) if s.tg_user_id not in skip]
-    if ctx.settings.assignment_mode == "push" and conv.status == "queued":
+    crisis = conv.priority == "crisis"
+    if crisis:
+        conv.offered_staff_id = None
+    elif offer and ctx.settings.assignment_mode == "push" and conv.status == "queued":
         counts = await queries.loads(ctx.session, [s.tg_user_id for s in duty])
         views = [queries.staff_view(s, counts[s.tg_user_id]) for s in duty]
         best = best_specialist(queries.queue_view(conv), views)
@@ -99,9 +119,9 @@ async def alert_waiting(
             conv.offered_staff_id = best.id
             chosen = next(s for s in duty if s.tg_user_id == best.id)
             alert_one(ctx, chosen, conv, parent)
+            await _offer_expires(ctx, conv, parent, best.id, tried)
             return 1
     told = 0
-    crisis = conv.priority == "crisis"
     on_the_way = set() if crisis else await _waiting_alert_on_its_way(ctx, duty)
     for s in duty:
         if s.paused and not crisis:
@@ -110,6 +130,19 @@ async def alert_waiting(
             alert_one(ctx, s, conv, parent)
         told += 1
     return told
+
+
+async def _offer_expires(ctx: Ctx, conv: Conversation, parent: Parent | None, staff_id: int,
+                         tried: Iterable[int]) -> None:
+    """One live offer per conversation: it moves on if not taken in time."""
+    await ctx.cancel_jobs(kind=OFFER_JOB, parent_id=conv.parent_id)
+    await ctx.schedule(
+        OFFER_JOB,
+        ctx.now + timedelta(minutes=ctx.settings.offer_expire_minutes),
+        chat_id=parent.chat_id if parent is not None else None,
+        parent_id=conv.parent_id,
+        payload={"conv": conv.id, "staff": staff_id, "tried": sorted(set(tried))},
+    )
 
 
 async def crisis_alerts(ctx: Ctx, conv: Conversation, parent: Parent | None, *,

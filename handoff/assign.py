@@ -11,7 +11,7 @@ from __future__ import annotations
 from core.context import Ctx
 from core.storage.models import Conversation, Parent, RelayLink, Staff
 from flows.events import SendText
-from handoff import alerts, queries, queue
+from handoff import alerts, queries, queue, waiting
 from handoff import buttons as B
 from handoff.claim import claim, release
 from handoff.policy import pick_next
@@ -70,6 +70,9 @@ async def joined(
     parent.last_staff_id = staff.tg_user_id
     conv.quiet_checked_at = None
     await ctx.cancel_jobs(kind=queue.STALE_JOB, parent_id=parent.id)
+    if ctx.settings.assignment_mode == "push":  # an offer left has nothing to expire
+        await ctx.cancel_jobs(kind=alerts.OFFER_JOB, parent_id=parent.id)
+    await waiting.restart_answer_clock(ctx, parent, conv)
     if not parent.unreachable:
         key = parent_key or (
             "handoff.peer_joined_after_hours" if conv.after_hours else "handoff.peer_joined"
@@ -97,6 +100,8 @@ async def take(ctx: Ctx, staff: Staff, conv_id: int) -> bool:
         return False
     await ctx.bump("handoffs")
     await joined(ctx, staff, conv)
+    if conv.priority == "crisis":
+        await waiting.crisis_taken(ctx, conv, staff)
     await queue.refresh_positions(ctx)
     return True
 
@@ -125,6 +130,8 @@ async def take_next(ctx: Ctx, staff: Staff) -> None:
             if conv is not None:
                 await ctx.bump("handoffs")
                 await joined(ctx, staff, conv)
+                if conv.priority == "crisis":
+                    await waiting.crisis_taken(ctx, conv, staff)
                 await queue.refresh_positions(ctx)
             return
         if outcome in ("cap", "off_duty"):

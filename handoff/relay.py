@@ -17,7 +17,7 @@ from core.context import Ctx, NotReadyYet
 from core.storage.models import Conversation, HeldMessage, Parent, RelayLink, Staff
 from flows.events import RELAYABLE_MEDIA, CopyMessage, Inbound
 from handoff import buttons as B
-from handoff import queries
+from handoff import queries, waiting
 from handoff.assign import link
 from handoff.speech import parent_label, staff_lang, staff_say
 
@@ -82,6 +82,7 @@ async def from_parent(ctx: Ctx, parent: Parent, conv: Conversation, ev: Inbound)
     conv.last_parent_msg_at = ctx.now
     conv.quiet_checked_at = None
     await ctx.cancel_jobs(kind=QUIET_JOB, parent_id=parent.id)
+    await waiting.parent_waits(ctx, parent, conv)
 
 
 # --- specialist -> parent ----------------------------------------------------------------
@@ -158,6 +159,7 @@ async def deliver(
     )
     if conv.first_response_at is None:
         conv.first_response_at = ctx.now
+    await waiting.answered(ctx, parent, conv)
     if not conv.crisis:
         await ctx.cancel_jobs(kind=QUIET_JOB, parent_id=parent.id)
         await ctx.schedule(

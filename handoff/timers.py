@@ -4,6 +4,7 @@
   stage 2 tells the specialist they may end. Never for a crisis conversation.
 - ``h.stale`` (parent chat): still queued after ``queue_stale_minutes``: still want to talk?
 - ``h.shift`` / ``h.idle`` (staff chat): a long shift or a long quiet stretch: take a break.
+- ``h.answer`` / ``h.offer`` (parent chat): nobody waits unseen (:mod:`handoff.waiting`).
 Each job re-checks the database first, so a job that became moot does nothing.
 """
 
@@ -15,12 +16,12 @@ from typing import Any
 from core.context import Ctx
 from core.storage.models import Conversation, Staff
 from handoff import buttons as B
-from handoff import duty, queries
+from handoff import duty, queries, waiting
 from handoff.queue import STALE_JOB
 from handoff.relay import QUIET_JOB
 from handoff.speech import parent_label, staff_lang
 
-KINDS = (QUIET_JOB, STALE_JOB, duty.SHIFT_JOB, duty.IDLE_JOB)
+KINDS = (QUIET_JOB, STALE_JOB, duty.SHIFT_JOB, duty.IDLE_JOB, waiting.ANSWER_JOB, waiting.OFFER_JOB)
 
 
 async def run(ctx: Ctx, kind: str, payload: dict[str, Any]) -> None:
@@ -28,6 +29,10 @@ async def run(ctx: Ctx, kind: str, payload: dict[str, Any]) -> None:
         await quiet(ctx, payload)
     elif kind == STALE_JOB:
         await stale(ctx, payload)
+    elif kind == waiting.ANSWER_JOB:
+        await waiting.answer_due(ctx, payload)
+    elif kind == waiting.OFFER_JOB:
+        await waiting.offer_expired(ctx, payload)
     elif kind in (duty.SHIFT_JOB, duty.IDLE_JOB):
         sid = payload.get("staff")
         staff = await ctx.session.get(Staff, sid) if isinstance(sid, int) else None

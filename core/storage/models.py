@@ -271,6 +271,9 @@ class Conversation(Base):
     note_acked: Mapped[bool] = mapped_column(Boolean, default=False)  # "I'll pass it on" said once
     last_wait_told: Mapped[int | None] = mapped_column(Integer)  # minutes, for position updates
     offered_staff_id: Mapped[int | None] = mapped_column(BigInteger)  # push mode: offered to
+    # Since when the parent has waited for their specialist's words (None: answered);
+    # the h.answer job nudges, then requeues, from it (handoff/waiting.py).
+    awaiting_answer_since: Mapped[datetime | None]
 
     __table_args__ = (Index("ix_conv_queue", "status", "priority", "queued_at"),)
 
