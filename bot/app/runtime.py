@@ -13,6 +13,7 @@ import contextlib
 import gc
 import logging
 import signal
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -52,6 +53,9 @@ ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "my_chat_membe
                    "channel_post")
 
 CHECKPOINT_SECONDS = 1.0
+# Webhook mode: when Telegram has not answered anything for this long, one getWebhookInfo
+# asks it (so a revoked token shows on /readyz even while no update comes).
+PROBE_SECONDS = 30.0
 WebExtender = Callable[[web.Application, "LineRuntime"], None]
 
 
@@ -114,6 +118,7 @@ class LineRuntime:
         self.application = build_application(settings.telegram_token, settings.bot_base_url,
                                              health=self.health)
         self.staff_chat = StaffChat(settings, self.db)
+        self.probe_seconds = PROBE_SECONDS
         # Rows waiting for their chat's slot are cheap sleeps with the in-memory limiter;
         # with the limiter shared in PostgreSQL each one re-checks the database, so
         # replicas keep fewer of them.
@@ -163,6 +168,7 @@ class LineRuntime:
                 secret_token=self.settings.webhook_secret or None,
                 allowed_updates=list(ALLOWED_UPDATES),
             ), "setWebhook")
+            self._spawn(self._probe_telegram(), "telegram-probe")
         else:
             await self._refuse_live_webhook()
             await _until_telegram_answers(
@@ -258,6 +264,20 @@ class LineRuntime:
             except Exception as exc:
                 log.warning("staff chat: could not record its state (%s)", type(exc).__name__)
         return outcome
+
+    async def _probe_telegram(self) -> None:
+        """Webhook mode: nothing polls Telegram, so a revoked token would go unnoticed
+        while no update comes. A quiet line asks getWebhookInfo now and then (at most once
+        per ``probe_seconds``; ``self.health`` hears the answer, a 401 included)."""
+        while True:
+            await asyncio.sleep(self.probe_seconds)
+            last = self.health.last_answer
+            if last is not None and time.time() - last < self.probe_seconds:
+                continue
+            try:
+                await self.application.bot.get_webhook_info()
+            except Exception as exc:  # said by the health check (a 401) or passing
+                log.debug("telegram probe failed (%s)", type(exc).__name__)
 
     def _webhook_stored(self) -> None:
         self.health.webhook_received()

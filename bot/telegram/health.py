@@ -32,6 +32,7 @@ class ApiHealth:
     """Wall-clock times (``time.time()``) of what last went right, and whether a 401 came."""
 
     def __init__(self) -> None:
+        self.last_answer: float | None = None  # any HTTP answer at all
         self.last_success: float | None = None  # any 2xx answer from the Bot API
         self.last_poll: float | None = None  # a getUpdates that answered 2xx
         self.last_webhook: float | None = None  # an update Telegram delivered and we stored
@@ -45,6 +46,7 @@ class ApiHealth:
     def observe(self, method: str, status: int) -> None:
         """One HTTP answer from the Bot API (the method name, never the URL: the token)."""
         now = time.time()
+        self.last_answer = now
         if status == 401:
             self.rejections += 1
             if self.token_rejected_since is None:

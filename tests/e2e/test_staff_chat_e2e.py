@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from typing import Any
 
 import aiohttp
@@ -19,6 +20,7 @@ from conftest import Line, Person, line_settings
 
 from bot.app.runtime import LineRuntime
 from core.storage.models import KeyValue
+from fake_telegram import FakeTelegram
 
 STAFF = -5001  # a basic group, as new Telegram groups are
 COORDINATOR = 7401
@@ -308,3 +310,49 @@ async def test_a_revoked_token_fails_readiness_backs_off_and_says_what_to_do(
     assert status == 200 and ready["status"] == "ready"
     _, text = await ops(line, "/metrics")
     assert metric(text, "parentline_telegram_token_rejected") == 0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_in_webhook_mode_a_revoked_token_shows_although_no_update_comes(
+        fake_tg: FakeTelegram, tmp_path: Any, backend: str) -> None:
+    """Nothing polls in webhook mode: a quiet line asks Telegram now and then, so /readyz
+    says so without waiting for an update that will never come."""
+    if backend != "sqlite":
+        pytest.skip("the kv table is not involved")
+    port = free_port()
+    settings = line_settings(fake_tg, tmp_path / "wh.db", web_port=port,
+                             webhook_url=f"http://127.0.0.1:{port}", webhook_secret="s3cret")
+    runtime = LineRuntime(settings)
+    runtime.probe_seconds = 0.5
+    await runtime.start()
+    line = Line(fake_tg, runtime)
+    try:
+        parent = line.parent(949)
+        parent.says("hi")
+        await parent.reads()
+        _, text = await ops(line, "/metrics")
+        assert (metric(text, "parentline_webhook_last_update_timestamp_seconds") or 0) > 0
+        age = metric(text, "parentline_webhook_age_seconds")
+        assert age is not None and age < 10
+        assert metric(text, "parentline_poll_age_seconds") is None  # webhook mode
+
+        fake_tg.revoke_token()
+
+        async def not_ready() -> Any:
+            status, body = await ops(line, "/readyz")
+            return body if status == 503 else None
+
+        body = await eventually(not_ready)
+        assert "PARENTLINE_TELEGRAM_TOKEN" in body["reason"]
+        _, text = await ops(line, "/metrics")
+        assert metric(text, "parentline_telegram_token_rejected") == 1
+        await asyncio.sleep(1.6)
+        probes = [r for r in fake_tg.requests("getWebhookInfo") if r.status == 401]
+        assert 1 <= len(probes) <= 5  # about one per probe interval, not a tight loop
+    finally:
+        await runtime.stop()
