@@ -53,6 +53,9 @@ ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "my_chat_membe
                    "channel_post")
 
 CHECKPOINT_SECONDS = 1.0
+TOKEN_REFUSED_AT_START = ("Telegram rejects the bot token (it was revoked or is wrong): set "
+                          "PARENTLINE_TELEGRAM_TOKEN to the bot's current token from "
+                          "@BotFather.")
 # Webhook mode: when Telegram has not answered anything for this long, one getWebhookInfo
 # asks it (so a revoked token shows on /readyz even while no update comes).
 PROBE_SECONDS = 30.0
@@ -67,8 +70,8 @@ async def _until_telegram_answers(call: Callable[[], Awaitable[Any]], what: str)
         try:
             await call()
             return
-        except InvalidToken:
-            raise
+        except InvalidToken:  # 401 (or 404 for a malformed token): say what to do, stop
+            raise SettingsError([TOKEN_REFUSED_AT_START]) from None
         except BadRequest as exc:  # a NetworkError to PTB, but retrying can never help
             raise SettingsError([f"Telegram refused {what}: {exc.message}"]) from None
         except (RetryAfter, NetworkError, Conflict) as exc:  # 409: replicas starting together

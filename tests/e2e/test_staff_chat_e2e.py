@@ -19,6 +19,7 @@ import pytest
 from conftest import Line, Person, line_settings
 
 from bot.app.runtime import LineRuntime
+from core.config import SettingsError
 from core.storage.models import KeyValue
 from fake_telegram import FakeTelegram
 
@@ -354,5 +355,24 @@ async def test_in_webhook_mode_a_revoked_token_shows_although_no_update_comes(
         await asyncio.sleep(1.6)
         probes = [r for r in fake_tg.requests("getWebhookInfo") if r.status == 401]
         assert 1 <= len(probes) <= 5  # about one per probe interval, not a tight loop
+    finally:
+        await runtime.stop()
+
+
+async def test_a_revoked_token_at_start_stops_with_one_sentence(
+        fake_tg: FakeTelegram, tmp_path: Any, backend: str) -> None:
+    if backend != "sqlite":
+        pytest.skip("the database is not involved")
+    fake_tg.revoke_token()
+    runtime = LineRuntime(line_settings(fake_tg, tmp_path / "t.db",
+                                        telegram_token="123456789:TEST-fake-telegram-token"),
+                          serve_web=False)
+    try:
+        with pytest.raises(SettingsError) as refused:
+            async with asyncio.timeout(20):
+                await runtime.start()
+        (problem,) = refused.value.problems
+        assert "PARENTLINE_TELEGRAM_TOKEN" in problem and "@BotFather" in problem
+        assert len(fake_tg.requests("getMe")) == 1  # said once, not retried
     finally:
         await runtime.stop()
