@@ -129,6 +129,20 @@ def control_routes(fake: FakeTelegram) -> list[web.RouteDef]:
             _int(args, "chat_id"), _int(args, "user_id"), title=args.get("title")
         )
 
+    async def remove_bot_from_group(args: dict[str, Any]) -> Any:
+        return fake.remove_bot_from_group(
+            _int(args, "chat_id"), _int(args, "user_id"), kicked=bool(args.get("kicked", True))
+        )
+
+    async def migrate_group(args: dict[str, Any]) -> Any:
+        new_id = fake.migrate_group(
+            _int(args, "chat_id"), _int(args, "user_id"), new_chat_id=_opt_int(args, "new_chat_id")
+        )
+        return {"chat_id": new_id}
+
+    async def revoke_token(args: dict[str, Any]) -> Any:
+        return {"token": fake.revoke_token(args.get("new_token") or None)}
+
     async def channel_post(args: dict[str, Any]) -> Any:
         return fake.channel_post(_int(args, "chat_id"), str(args["text"]), title=args.get("title"))
 
@@ -189,6 +203,9 @@ def control_routes(fake: FakeTelegram) -> list[web.RouteDef]:
         post("/_control/press", _json_route(press)),
         post("/_control/group_message", _json_route(group_message)),
         post("/_control/add_bot_to_group", _json_route(add_bot_to_group)),
+        post("/_control/remove_bot_from_group", _json_route(remove_bot_from_group)),
+        post("/_control/migrate_group", _json_route(migrate_group)),
+        post("/_control/revoke_token", _json_route(revoke_token)),
         post("/_control/channel_post", _json_route(channel_post)),
         post("/_control/block", _json_route(block)),
         post("/_control/unblock", _json_route(unblock)),

@@ -63,7 +63,11 @@ def bad_gateway() -> ApiError:
 
 
 def unauthorized() -> ApiError:
-    """401 for a well-formed but unknown token (PTB raises InvalidToken)."""
+    """401 for a well-formed but unknown (or revoked) token (PTB raises InvalidToken).
+
+    telegram-bot-api/Client.cpp: an unknown token fails with error code 401, to which
+    the server's error prefix for 401 ("Unauthorized") is all the description.
+    """
     return ApiError(401, "Unauthorized")
 
 

@@ -179,6 +179,37 @@ class FakeTelegram:
         """``user_id`` adds the bot to group ``chat_id``; returns the my_chat_member update."""
         return self.world.add_bot_to_group(chat_id, user_id, title=title)
 
+    def remove_bot_from_group(
+        self, chat_id: int, user_id: int, *, kicked: bool = True
+    ) -> dict[str, Any] | None:
+        """An admin (``user_id``) removes the bot from group ``chat_id``.
+
+        The bot hears ``my_chat_member`` with ``kicked`` (or ``left``); later sends answer
+        403 "bot was kicked from the group chat" ("bot is not a member of ..." for ``left``).
+        """
+        return self.world.remove_bot_from_group(chat_id, user_id, kicked=kicked)
+
+    def migrate_group(
+        self, chat_id: int, user_id: int, *, new_chat_id: int | None = None
+    ) -> int:
+        """``user_id`` upgrades basic group ``chat_id`` to a supergroup; returns its id.
+
+        The bot hears the ``migrate_to_chat_id`` and ``migrate_from_chat_id`` service
+        messages; sends to the old id answer 400 "group chat was upgraded to a supergroup
+        chat" with ``parameters.migrate_to_chat_id``.
+        """
+        return self.world.migrate_group(chat_id, user_id, new_chat_id=new_chat_id).id
+
+    def revoke_token(self, new_token: str | None = None) -> str:
+        """The owner revokes the token in @BotFather: every call with the old one answers
+        401 "Unauthorized" (a parked long poll included); returns the new token."""
+        bot_id = self.token.split(":", 1)[0]
+        new = new_token or f"{bot_id}:TEST-revoked-{len(self.requests_log)}-{id(self) % 997}"
+        self.token = new
+        self.api.revoke_token(new)
+        self.world.event("token_revoked")
+        return new
+
     def channel_post(self, chat_id: int, text: str, *, title: str | None = None) -> dict[str, Any]:
         """A post in channel ``chat_id``."""
         return self.world.channel_post(chat_id, text, title=title).to_api()

@@ -123,7 +123,7 @@ class ApiHandler:
             return self._log_and_answer(canonical, chat_id, decision.error, params, fault=True)
         try:
             if canonical == "getUpdates":
-                result = await self.get_updates(params)
+                result = await self.get_updates(params, request.match_info["token"])
             else:
                 result = methods.call(self.world, canonical, params)
         except ApiError as error:
@@ -133,7 +133,12 @@ class ApiHandler:
         self._log(canonical, chat_id, 200, params)
         return web.json_response({"ok": True, "result": result})
 
-    async def get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+    def revoke_token(self, new_token: str) -> None:
+        """The old token stops working at once (a parked long poll answers 401 too)."""
+        self.token = new_token
+        self.world.notify()
+
+    async def get_updates(self, params: dict[str, Any], token: str) -> list[dict[str, Any]]:
         """Long polling with Telegram's offset semantics.
 
         ``offset=N`` confirms (drops) every update below N; a newer call
@@ -154,6 +159,8 @@ class ApiHandler:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
+            if token != self.token:
+                raise unauthorized()  # revoked while parked
             if generation != self._poll_generation:
                 raise conflict(_SUPERSEDED)
             if world.pending:

@@ -111,6 +111,10 @@ class ChatRecord:
     last_name: str | None = None
     username: str | None = None
     bot_member: bool = True
+    #: The bot was removed by an admin (banned), not just absent: a different 403.
+    bot_kicked: bool = False
+    #: A basic group upgraded to a supergroup: sends answer 400 with this id.
+    migrated_to: int | None = None
 
     def as_chat(self) -> dict[str, Any]:
         """The ``Chat`` object embedded in messages."""
@@ -399,7 +403,21 @@ class World:
                 raise forbidden("bot was blocked by the user")
             if not user.started:
                 raise forbidden("bot can't initiate conversation with a user")
+        elif chat.migrated_to is not None:
+            # telegram-bot-api/Client.cpp, check_chat_access (ChatInfo::Type::Group,
+            # upgraded_to_supergroup_id): 400 with parameters.migrate_to_chat_id
+            raise ApiError(
+                400,
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                {"migrate_to_chat_id": chat.migrated_to},
+            )
+        elif chat.bot_kicked:
+            # telegram-bot-api/Client.cpp, check_chat_access: "bot was kicked from the group
+            # chat" (Group, kicked) / "... from the supergroup chat" (Supergroup, Banned)
+            raise forbidden(f"bot was kicked from the {chat.type} chat")
         elif not chat.bot_member:
+            # telegram-bot-api/Client.cpp, check_chat_access: "bot is not a member of the
+            # group chat" (Group, left) / "... of the supergroup chat" (Supergroup)
             raise forbidden(f"bot is not a member of the {chat.type} chat")
         return chat
 
@@ -591,8 +609,10 @@ class World:
         """A user adds the bot to a group: ``my_chat_member`` plus the service message."""
         chat = self.group(chat_id, title)
         user = self.user(user_id)
+        old = "kicked" if chat.bot_kicked else "left"
         chat.bot_member = True
-        update = self.chat_member_change(chat, user, "left", "member")
+        chat.bot_kicked = False
+        update = self.chat_member_change(chat, user, old, "member")
         service = self.store(
             chat,
             sender=user.as_user(),
@@ -602,6 +622,56 @@ class World:
         )
         self.enqueue("message", service.to_api())
         return update
+
+    def remove_bot_from_group(
+        self, chat_id: int, user_id: int, *, kicked: bool = True
+    ) -> dict[str, Any] | None:
+        """An admin removes the bot from a group: ``my_chat_member`` (``kicked`` or
+        ``left``); later sends answer 403 as Telegram does, and the bot hears no more."""
+        chat = self.chats.get(chat_id)
+        if chat is None or chat.type not in ("group", "supergroup"):
+            raise KeyError(f"no group {chat_id}")
+        if not chat.bot_member:
+            raise ValueError(f"the bot is not in group {chat_id}")
+        user = self.user(user_id)
+        chat.bot_member = False
+        chat.bot_kicked = kicked
+        return self.chat_member_change(chat, user, "member", "kicked" if kicked else "left")
+
+    def migrate_group(
+        self, chat_id: int, user_id: int, *, new_chat_id: int | None = None
+    ) -> ChatRecord:
+        """A basic group is upgraded to a supergroup, as Telegram does it.
+
+        The bot hears two service messages: ``migrate_to_chat_id`` in the old group and
+        ``migrate_from_chat_id`` in the new supergroup (telegram-bot-api/Client.cpp,
+        messageChatUpgradeTo / messageChatUpgradeFrom). Sends to the old id then answer
+        400 "group chat was upgraded to a supergroup chat" with
+        ``parameters.migrate_to_chat_id``. Returns the new supergroup.
+        """
+        old = self.chats.get(chat_id)
+        if old is None or old.type != "group":
+            raise KeyError(f"no basic group {chat_id}")
+        if old.migrated_to is not None:
+            raise ValueError(f"group {chat_id} was already upgraded")
+        # A supergroup's Bot API id is -100 followed by its own id (Client.cpp
+        # get_supergroup_chat_id: -1000000000000 - supergroup_id).
+        new_id = new_chat_id if new_chat_id is not None else -1_000_000_000_000 + chat_id
+        if new_id > -1_000_000_000_000 or new_id in self.chats:
+            raise ValueError(f"{new_id} is not a free supergroup id")
+        new = ChatRecord(id=new_id, type="supergroup", title=old.title,
+                         bot_member=old.bot_member, bot_kicked=old.bot_kicked)
+        self.chats[new_id] = new
+        old.migrated_to = new_id
+        user = self.user(user_id)
+        self.event("migrate", chat_id=chat_id, new_chat_id=new_id)
+        for chat, content in ((old, {"migrate_to_chat_id": new_id}),
+                              (new, {"migrate_from_chat_id": chat_id})):
+            service = self.store(chat, sender=user.as_user(), from_bot=False,
+                                 kind="migrate", content=content)
+            if old.bot_member:
+                self.enqueue("message", service.to_api())
+        return new
 
     def chat_member_change(
         self, chat: ChatRecord, user: UserRecord, old: str, new: str

@@ -67,6 +67,10 @@ class Inbound:
     forwarded: bool = False
     date: datetime | None = None
     internal: dict[str, Any] = field(default_factory=dict)  # payload of "internal" jobs
+    # A group upgraded to a supergroup: the service message in the old group names the
+    # new id (``migrate_to``), the one in the new supergroup the old id (``migrate_from``).
+    migrate_to_chat_id: int | None = None
+    migrate_from_chat_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,15 @@ import aiohttp
 import pytest
 from aiohttp import web
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters, Update
-from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Conflict,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+)
 from telegram.ext import ApplicationBuilder, CommandHandler, ContextTypes
 
 from fake_telegram import FakeTelegram
@@ -530,3 +538,99 @@ async def test_wait_for_message_reads_a_transcript_in_order(
     with pytest.raises(TimeoutError, match="the bot sent"):
         await fake_tg.wait_for_message(PARENT, timeout=0.1)
     assert (await fake_tg.wait_for_message(PARENT, after=1))["text"] == "two"
+
+
+# -- the staff group's lifecycle and a revoked token (issue #13) --------------------------
+
+
+async def test_a_group_upgraded_to_a_supergroup_refuses_the_old_id_with_the_new_one(
+    bot: Bot, fake_tg: FakeTelegram
+) -> None:
+    group = -4242
+    fake_tg.add_bot_to_group(group, 900, title="Staff")
+    await bot.get_updates(timeout=0)
+    new_id = fake_tg.migrate_group(group, 900)
+    assert new_id == -1_000_000_004_242
+    updates = await bot.get_updates(offset=-2, timeout=0)
+    to_old, from_new = (u.message for u in updates)
+    assert to_old is not None and from_new is not None
+    assert to_old.chat.id == group and to_old.chat.type == "group"
+    assert to_old.migrate_to_chat_id == new_id
+    assert from_new.chat.id == new_id and from_new.chat.type == "supergroup"
+    assert from_new.migrate_from_chat_id == group
+    with pytest.raises(ChatMigrated) as migrated:
+        await bot.send_message(group, "alert")
+    assert migrated.value.new_chat_id == new_id
+    async with aiohttp.ClientSession(trust_env=False) as http, http.post(
+        f"{fake_tg.base_url}{fake_tg.token}/sendMessage", json={"chat_id": group, "text": "x"}
+    ) as r:
+        assert r.status == 400
+        assert await r.json() == {
+            "ok": False,
+            "error_code": 400,
+            "description": "Bad Request: group chat was upgraded to a supergroup chat",
+            "parameters": {"migrate_to_chat_id": new_id},
+        }
+    await bot.send_message(new_id, "alert")
+    assert fake_tg.texts_to(new_id) == ["alert"]
+
+
+async def test_a_bot_removed_from_a_group_hears_it_and_is_refused(
+    bot: Bot, fake_tg: FakeTelegram
+) -> None:
+    kicked, left = -777, -778
+    for group in (kicked, left):
+        fake_tg.add_bot_to_group(group, 900, title="Staff")
+    await bot.send_message(kicked, "hi")
+    fake_tg.remove_bot_from_group(kicked, 900)
+    fake_tg.remove_bot_from_group(left, 900, kicked=False)
+    updates = await bot.get_updates(offset=-2, timeout=0)
+    statuses = [(u.my_chat_member.chat.id, u.my_chat_member.new_chat_member.status)
+                for u in updates if u.my_chat_member is not None]
+    assert statuses == [(kicked, "kicked"), (left, "left")]
+    with pytest.raises(Forbidden, match=r"^Forbidden: bot was kicked from the group chat$"):
+        await bot.send_message(kicked, "anyone?")
+    with pytest.raises(Forbidden, match=r"^Forbidden: bot is not a member of the group chat$"):
+        await bot.send_message(left, "anyone?")
+    fake_tg.group_message(kicked, 901, "the bot is gone")  # the bot hears nothing more
+    assert not [u for u in await bot.get_updates(offset=-1, timeout=0) if u.message]
+    fake_tg.add_bot_to_group(kicked, 900)
+    await bot.send_message(kicked, "back")
+
+
+async def test_a_revoked_token_answers_401_to_every_call_even_a_parked_poll(
+    fake_tg: FakeTelegram,
+) -> None:
+    old = fake_tg.token
+    async with Bot(old, base_url=fake_tg.base_url) as client:
+        parked = asyncio.create_task(client.get_updates(timeout=20))
+        await asyncio.sleep(0.2)
+        started = time.monotonic()
+        new = fake_tg.revoke_token()
+        with pytest.raises(InvalidToken):
+            await parked
+        assert time.monotonic() - started < 5
+        for call in (client.get_me(), client.send_message(PARENT, "hi")):
+            with pytest.raises(InvalidToken):
+                await call
+    assert new != old and fake_tg.token == new
+    assert {r.status for r in fake_tg.requests_log[-3:]} == {401}
+    async with Bot(new, base_url=fake_tg.base_url) as fresh:
+        assert (await fresh.get_me()).username == "parentline_test_bot"
+
+
+async def test_control_routes_migrate_remove_and_revoke(fake_tg: FakeTelegram) -> None:
+    fake_tg.add_bot_to_group(-31, 900)
+    fake_tg.add_bot_to_group(-32, 900)
+    async with aiohttp.ClientSession(trust_env=False) as http:
+        async def post(route: str, body: dict[str, Any]) -> Any:
+            async with http.post(f"{fake_tg.url}/_control/{route}", json=body) as r:
+                assert r.status == 200, await r.text()
+                return await r.json()
+
+        assert await post("migrate_group", {"chat_id": -31, "user_id": 900}) == {
+            "chat_id": -1_000_000_000_031}
+        assert (await post("remove_bot_from_group", {"chat_id": -32, "user_id": 900}))[
+            "my_chat_member"]["new_chat_member"]["status"] == "kicked"
+        answer = await post("revoke_token", {})
+        assert answer["token"] == fake_tg.token

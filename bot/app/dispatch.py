@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bot.app import flood, staff_router
+from bot.app import flood, staff_chat, staff_router
 from bot.app import parents as parents_mod
 from bot.app.effect_handlers import apply_effect
 from core.context import Ctx
@@ -289,8 +289,12 @@ async def _group(ctx: Ctx, ev: Inbound) -> None:
     """The line is one-to-one; in a group or channel it says so once and leaves."""
     if ev.kind == "callback" and ev.callback_id:
         ctx.send(AnswerCallback(ev.callback_id))
-    if ev.chat_id == ctx.settings.staff_chat_id:
-        return  # the staff group only receives alerts
+    if await staff_chat.follow_upgrade(ctx, ev):
+        return  # the staff group became a supergroup: alerts follow it there
+    if await staff_chat.is_staff_chat(ctx, ev.chat_id):
+        return  # the staff group (or its id before an upgrade) only receives alerts
+    if ev.migrate_to_chat_id is not None:
+        return  # another group's upgrade: the new supergroup's own message is answered
     if ev.chat_type == "channel":
         ctx.send(LeaveChat(ev.chat_id))
         return
@@ -303,7 +307,8 @@ async def _member(ctx: Ctx, ev: Inbound) -> None:
         if ev.text == "kicked":  # the parent blocked the bot
             await handoff.delivery_failed(ctx, ev.chat_id)
         return
-    if ev.chat_id == ctx.settings.staff_chat_id:
+    if await staff_chat.is_staff_chat(ctx, ev.chat_id):
+        await staff_chat.member_changed(ctx, ev)  # removed: /readyz and /metrics say so
         return
     if ev.text in ("member", "administrator"):
         ctx.say(ev.chat_id, "common.group_not_supported", "en")

@@ -14,20 +14,30 @@ import gc
 import logging
 import signal
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy import text
-from telegram.error import BadRequest, Conflict, InvalidToken, NetworkError, RetryAfter
+from telegram.error import (
+    BadRequest,
+    Conflict,
+    EndPointNotFound,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+)
 
 from bot.app.jobs import JobRunner
 from bot.app.processor import GIL_SWITCH_SECONDS, Processor
 from bot.app.ratelimit import LocalRateLimiter, SharedRateLimiter
 from bot.app.sender import Limiter, Sender
+from bot.app.staff_chat import StaffChat
 from bot.app.workers import InboxWorkers, replica_id
 from bot.telegram.client import Outcome, build_application, call, retry_after_seconds
+from bot.telegram.health import ApiHealth
 from bot.telegram.polling import Poller
 from bot.web.metrics import add_metrics
 from bot.web.server import WEBHOOK_PATH, make_ops_app, make_web_app
@@ -44,6 +54,12 @@ ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "my_chat_membe
                    "channel_post")
 
 CHECKPOINT_SECONDS = 1.0
+TOKEN_REFUSED_AT_START = ("Telegram rejects the bot token (it was revoked or is wrong): set "
+                          "PARENTLINE_TELEGRAM_TOKEN to the bot's current token from "
+                          "@BotFather.")
+# Webhook mode: when Telegram has not answered anything for this long, one getWebhookInfo
+# asks it (so a revoked token shows on /readyz even while no update comes).
+PROBE_SECONDS = 30.0
 WebExtender = Callable[[web.Application, "LineRuntime"], None]
 
 
@@ -55,8 +71,8 @@ async def _until_telegram_answers(call: Callable[[], Awaitable[Any]], what: str)
         try:
             await call()
             return
-        except InvalidToken:
-            raise
+        except InvalidToken:  # 401 (or 404 for a malformed token): say what to do, stop
+            raise SettingsError([TOKEN_REFUSED_AT_START]) from None
         except BadRequest as exc:  # a NetworkError to PTB, but retrying can never help
             raise SettingsError([f"Telegram refused {what}: {exc.message}"]) from None
         except (RetryAfter, NetworkError, Conflict) as exc:  # 409: replicas starting together
@@ -102,7 +118,11 @@ class LineRuntime:
         self.limiter = limiter or (
             LocalRateLimiter(*limits) if self.db.sqlite else SharedRateLimiter(self.db, *limits)
         )
-        self.application = build_application(settings.telegram_token, settings.bot_base_url)
+        self.health = ApiHealth()
+        self.application = build_application(settings.telegram_token, settings.bot_base_url,
+                                             health=self.health)
+        self.staff_chat = StaffChat(settings, self.db)
+        self.probe_seconds = PROBE_SECONDS
         # Rows waiting for their chat's slot are cheap sleeps with the in-memory limiter;
         # with the limiter shared in PostgreSQL each one re-checks the database, so
         # replicas keep fewer of them.
@@ -132,6 +152,7 @@ class LineRuntime:
 
     async def start(self) -> None:
         await upgrade(self.db)
+        await self.staff_chat.load()  # an upgraded staff group: its supergroup, after restarts
         self._use_safety_rules()
         await _until_telegram_answers(self.application.initialize, "getMe")
         self.started_at = datetime.now(UTC)
@@ -139,6 +160,8 @@ class LineRuntime:
         self._spawn(self.sender.run(), "outbox-sender")
         self._spawn(self.jobs.run(), "jobs")
         self._spawn(self._watch_content(), "content-watch")
+        if self.staff_chat.configured is not None:
+            self._spawn(self.staff_chat.refresh_forever(), "staff-chat")
         if self.db.sqlite:
             self._spawn(self._checkpoints(), "wal-checkpoints")
         if self.serve_web or self.settings.webhook_mode:
@@ -149,6 +172,7 @@ class LineRuntime:
                 secret_token=self.settings.webhook_secret or None,
                 allowed_updates=list(ALLOWED_UPDATES),
             ), "setWebhook")
+            self._spawn(self._probe_telegram(), "telegram-probe")
         else:
             await self._refuse_live_webhook()
             await _until_telegram_answers(
@@ -218,15 +242,61 @@ class LineRuntime:
     # --- parts ------------------------------------------------------------------------------
 
     async def _call(self, chat_id: int | None, method: str, params: dict[str, Any]) -> Outcome:
-        return await call(self.application.bot, chat_id, method, params)
+        staff = self.staff_chat
+        target = staff.route(chat_id)  # a row queued for the staff group's id before its upgrade
+        outcome = await call(self.application.bot, target, method, params)
+        if outcome.verdict == "migrated" and outcome.migrate_to is not None and target:
+            new = outcome.migrate_to
+            if staff.is_staff(target) or target == staff.configured:
+                try:
+                    await staff.migrated(target, new)
+                except Exception as exc:  # still send it there; the next refusal records it
+                    log.warning("staff chat: could not record the upgrade (%s)",
+                                type(exc).__name__)
+            else:
+                log.info("chat %s was upgraded to supergroup %s; sending there", target, new)
+            target = new
+            outcome = await call(self.application.bot, target, method, params)
+            if outcome.verdict == "migrated":  # twice: not something a retry can mend
+                outcome = Outcome("dead", error=outcome.error)
+        if staff.is_staff(target):
+            try:
+                if outcome.verdict == "gone":
+                    await staff.refused(target)  # type: ignore[arg-type]
+                elif outcome.verdict == "sent":
+                    await staff.delivered()
+            except Exception as exc:
+                log.warning("staff chat: could not record its state (%s)", type(exc).__name__)
+        return outcome
+
+    async def _probe_telegram(self) -> None:
+        """Webhook mode: nothing polls Telegram, so a revoked token would go unnoticed
+        while no update comes. A quiet line asks getWebhookInfo now and then (at most once
+        per ``probe_seconds``; ``self.health`` hears the answer, a 401 included)."""
+        while True:
+            await asyncio.sleep(self.probe_seconds)
+            last = self.health.last_answer
+            if last is not None and time.time() - last < self.probe_seconds:
+                continue
+            try:
+                await self.application.bot.get_webhook_info()
+            except Exception as exc:  # said by the health check (a 401) or passing
+                log.debug("telegram probe failed (%s)", type(exc).__name__)
+
+    def _webhook_stored(self) -> None:
+        self.health.webhook_received()
+        self.workers.wake.set()
 
     async def _get_updates(self, offset: int | None, timeout: int) -> list[dict[str, Any]]:
         kwargs: dict[str, Any] = {"timeout": timeout, "allowed_updates": list(ALLOWED_UPDATES)}
         if offset is not None:
             kwargs["offset"] = offset
         # Raw JSON into the inbox (see ``build_application`` for the warning filter).
-        result = await self.application.bot.do_api_request(
-            "getUpdates", api_kwargs=kwargs, read_timeout=timeout + 10)
+        try:
+            result = await self.application.bot.do_api_request(
+                "getUpdates", api_kwargs=kwargs, read_timeout=timeout + 10)
+        except EndPointNotFound as exc:  # how do_api_request reports a 401: the token
+            raise InvalidToken(str(exc)) from exc
         return [u for u in result if isinstance(u, dict)] if isinstance(result, list) else []
 
     def _use_safety_rules(self) -> None:
@@ -270,7 +340,7 @@ class LineRuntime:
 
     async def _start_web(self) -> None:
         app = make_web_app(self.db, webhook_secret=self.settings.webhook_secret,
-                           on_stored=self.workers.wake.set, ready=self.readiness,
+                           on_stored=self._webhook_stored, ready=self.readiness,
                            metrics_token=self.settings.metrics_token)
         for extend in self.web_extenders:
             extend(app, self)
@@ -282,10 +352,16 @@ class LineRuntime:
                                                       self.settings.ops_port)
 
     async def readiness(self) -> dict[str, Any]:
+        """What /readyz shows; with ``reason`` (one sentence, the most urgent problem) the
+        line is not ready: it answers 503."""
         async with self.db.read() as s:
             await s.execute(text("SELECT 1"))
-            return {"inbox_backlog": await inbox.backlog(s),
-                    "outbox_pending": await outbox.pending_count(s)}
+            info: dict[str, Any] = {"inbox_backlog": await inbox.backlog(s),
+                                    "outbox_pending": await outbox.pending_count(s)}
+        reason = self.health.problem() or await self.staff_chat.problem()
+        if reason is not None:
+            info["reason"] = reason
+        return info
 
 
 async def _serve(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:

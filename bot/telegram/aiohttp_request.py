@@ -17,6 +17,7 @@ multipart when a request uploads a file.
 from __future__ import annotations
 
 import urllib.request
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,11 +34,16 @@ _PLAIN = {"User-Agent": BaseRequest.USER_AGENT}
 class AiohttpRequest(BaseRequest):
     """One aiohttp session with a bounded connection pool, created on ``initialize``."""
 
-    __slots__ = ("_connect", "_pool", "_pool_size", "_read", "_session", "_write")
+    __slots__ = ("_connect", "_on_answer", "_pool", "_pool_size", "_read", "_session",
+                 "_write")
 
     def __init__(self, *, connection_pool_size: int = 16, read_timeout: float | None = 5.0,
                  write_timeout: float | None = 5.0, connect_timeout: float | None = 5.0,
-                 pool_timeout: float | None = 1.0) -> None:
+                 pool_timeout: float | None = 1.0,
+                 on_answer: Callable[[str, int], None] | None = None) -> None:
+        """``on_answer(method, status)`` hears every HTTP answer (never the URL, which
+        carries the token): how the line knows when Telegram last answered, and a 401."""
+        self._on_answer = on_answer
         self._pool_size = connection_pool_size
         self._read = read_timeout
         self._write = write_timeout
@@ -97,11 +103,14 @@ class AiohttpRequest(BaseRequest):
             kwargs["headers"] = _PLAIN
         try:
             async with session.request(method, url, **kwargs) as res:
-                return res.status, await res.read()
+                body = await res.read()
         except TimeoutError as err:
             raise TimedOut from err
         except aiohttp.ClientError as err:
             raise NetworkError(f"aiohttp.{type(err).__name__}: {err}") from err
+        if self._on_answer is not None:
+            self._on_answer(url.rsplit("/", 1)[-1], res.status)
+        return res.status, body
 
 
 @cache

@@ -16,6 +16,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParam
 from telegram.error import (
     BadRequest,
     ChatMigrated,
+    EndPointNotFound,
     Forbidden,
     InvalidToken,
     NetworkError,
@@ -26,8 +27,9 @@ from telegram.error import (
 from telegram.ext import Application, ApplicationBuilder
 
 from bot.telegram.aiohttp_request import AiohttpRequest
+from bot.telegram.health import ApiHealth
 
-Verdict = Literal["sent", "retry", "gone", "dead"]
+Verdict = Literal["sent", "retry", "gone", "dead", "migrated"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,9 +38,13 @@ class Outcome:
     message_id: int | None = None
     retry_after: float | None = None
     error: str = ""
+    # "migrated": the group became this supergroup (400 "group chat was upgraded to a
+    # supergroup chat" with parameters.migrate_to_chat_id); send there instead.
+    migrate_to: int | None = None
 
 
-def build_application(token: str, base_url: str, *, pool: int = 64) -> Application:  # type: ignore[type-arg,unused-ignore]
+def build_application(token: str, base_url: str, *, pool: int = 64,  # type: ignore[type-arg,unused-ignore]
+                      health: ApiHealth | None = None) -> Application:
     """A python-telegram-bot Application without its Updater.
 
     We keep PTB as the Bot API client and lifecycle, but updates reach us through our
@@ -48,9 +54,11 @@ def build_application(token: str, base_url: str, *, pool: int = 64) -> Applicati
     # nudge towards its typed methods is noise here. One filter, set once: toggling it
     # around each call would race between concurrent sends.
     warnings.filterwarnings("ignore", message=r"Please use 'Bot\.(getUpdates|sendMessage)'")
+    observe = health.observe if health is not None else None
     request = AiohttpRequest(connection_pool_size=pool, read_timeout=15, connect_timeout=5,
-                             write_timeout=15, pool_timeout=5)
-    polling = AiohttpRequest(connection_pool_size=2, read_timeout=40, connect_timeout=5)
+                             write_timeout=15, pool_timeout=5, on_answer=observe)
+    polling = AiohttpRequest(connection_pool_size=2, read_timeout=40, connect_timeout=5,
+                             on_answer=observe)
     return (
         ApplicationBuilder()
         .token(token)
@@ -123,10 +131,18 @@ async def call(bot: Bot, chat_id: int | None, method: str, params: dict[str, Any
         return Outcome("retry", retry_after=retry_after_seconds(exc), error="429")
     except Forbidden:
         return Outcome("gone", error="403")
-    except (BadRequest, ChatMigrated) as exc:
+    except ChatMigrated as exc:
+        # telegram-bot-api/Client.cpp check_chat_access: 400 "Bad Request: group chat was
+        # upgraded to a supergroup chat" with parameters.migrate_to_chat_id
+        return Outcome("migrated", error="400 group chat was upgraded to a supergroup chat",
+                       migrate_to=int(exc.new_chat_id))
+    except BadRequest as exc:
         # Callback answers expire after a while; old messages can't be deleted: harmless.
         return Outcome("dead", error=f"400 {_safe(exc)}")
-    except InvalidToken:
+    except (InvalidToken, EndPointNotFound):
+        # 401: the token was revoked (``do_api_request`` reports it as EndPointNotFound;
+        # sendMessage exists, so for us it can only be the token). ``bot.telegram.health``
+        # says what to do; the row waits and tries again.
         return Outcome("retry", retry_after=30, error="invalid token")
     except (TimedOut, NetworkError) as exc:
         return Outcome("retry", error=f"network {_safe(exc)}")

@@ -17,9 +17,10 @@ from typing import Any
 
 from sqlalchemy import BigInteger, bindparam, cast
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram.error import RetryAfter
+from telegram.error import InvalidToken, RetryAfter
 
 from bot.telegram.client import retry_after_seconds
+from bot.telegram.health import token_rejected_retry
 from bot.telegram.intake import store_updates
 from core.storage import hot
 from core.storage.db import Database
@@ -30,6 +31,10 @@ log = logging.getLogger(__name__)
 # A crisis line must hear a parent again within seconds of Telegram coming back, so a
 # failing poll is retried every few seconds at most (one cheap request each time).
 MAX_POLL_BACKOFF = 5.0
+# A 401 (token revoked or wrong) cannot pass by itself in seconds: polling backs off from
+# 1 s to once a minute (Telegram has been known to answer 401 for a moment in incidents, so
+# it does not stop), and each try says what to do.
+MAX_TOKEN_BACKOFF = 60.0
 OFFSET_KEY = "polling_offset"
 GetUpdates = Callable[[int | None, int], Coroutine[Any, Any, list[dict[str, Any]]]]
 
@@ -85,7 +90,7 @@ class Poller:
 
     async def run(self) -> None:
         offset = await load_offset(self.db)
-        failures = 0
+        failures = rejected = 0
         while not self._stopping:
             try:
                 self._task = asyncio.create_task(self.get_updates(offset, self.timeout))
@@ -93,14 +98,14 @@ class Poller:
                 ids = [int(u["update_id"]) for u in updates
                        if isinstance(u.get("update_id"), int)]
                 if not ids:
-                    failures = 0
+                    failures = rejected = 0
                     continue
                 following = max(ids) + 1
                 # Rows and the next offset in one commit; only the next call acknowledges
                 # them, so if this fails the same updates simply come again.
                 await store_updates(self.db, updates, datetime.now(UTC),
                                     then=partial(save_offset_in, offset=following))
-                failures = 0
+                failures = rejected = 0
             except asyncio.CancelledError:
                 if self._stopping:
                     break
@@ -108,6 +113,12 @@ class Poller:
             except RetryAfter as exc:
                 delay = retry_after_seconds(exc)  # Telegram said when; no sooner, no later
                 log.warning("polling: Telegram asked to wait %.1fs", delay)
+                await asyncio.sleep(delay)
+                continue
+            except InvalidToken:
+                delay = min(MAX_TOKEN_BACKOFF, 2.0 ** min(rejected, 6))
+                rejected += 1
+                log.error("%s", token_rejected_retry(delay))
                 await asyncio.sleep(delay)
                 continue
             except Exception as exc:

@@ -221,7 +221,9 @@ def _parse_message(key: str, msg: dict[str, Any]) -> Inbound:
         "date": _date(msg.get("date")),
     }
     if key in ("channel_post", "edited_channel_post") or chat_type != "private":
-        return Inbound(kind="group", text=_str(msg.get("text")), **base)
+        return Inbound(kind="group", text=_str(msg.get("text")),
+                       migrate_to_chat_id=_int(msg.get("migrate_to_chat_id")),
+                       migrate_from_chat_id=_int(msg.get("migrate_from_chat_id")), **base)
     if key == "edited_message":
         return Inbound(kind="edited", text=_str(msg.get("text") or msg.get("caption")), **base)
 

@@ -68,6 +68,8 @@ async def collect(runtime: LineRuntime) -> str:
     last_reload = getattr(runtime.content, "last_reload_at", None)
     started = runtime.started_at.timestamp() if runtime.started_at else _PROCESS_START
     now = datetime.now(UTC).timestamp()
+    health = runtime.health
+    staff_problem = await runtime.staff_chat.problem()
     parts = [
         gauge("parentline_inbox_backlog", "Updates stored but not yet processed.",
               [({}, backlog)]),
@@ -88,8 +90,40 @@ async def collect(runtime: LineRuntime) -> str:
               [({}, started)]),
         gauge("parentline_process_uptime_seconds", "Seconds since this process started.",
               [({}, max(0.0, now - started))]),
+        gauge("parentline_telegram_token_rejected",
+              "1 while Telegram answers 401 Unauthorized (set a new bot token and restart).",
+              [({}, 1 if health.token_rejected else 0)]),
+        gauge("parentline_telegram_last_success_timestamp_seconds",
+              "When a Bot API call last succeeded (0: none yet).",
+              [({}, health.last_success or 0)]),
+        gauge("parentline_poll_last_success_timestamp_seconds",
+              "When getUpdates last answered (polling mode; 0: none yet).",
+              [({}, health.last_poll or 0)]),
+        gauge("parentline_poll_age_seconds",
+              "Seconds since getUpdates last answered (polling mode; a long poll lasts 25 s).",
+              _age(now, health.last_poll, started, runtime.poller is not None)),
+        gauge("parentline_webhook_last_update_timestamp_seconds",
+              "When the webhook last stored an update from Telegram (0: none yet).",
+              [({}, health.last_webhook or 0)]),
+        gauge("parentline_webhook_age_seconds",
+              "Seconds since the webhook last stored an update (webhook mode; quiet hours "
+              "are normal).",
+              _age(now, health.last_webhook, started, runtime.settings.webhook_mode)),
+        gauge("parentline_staff_chat_reachable",
+              "0 when the bot is not in the staff group (alerts cannot reach it), else 1.",
+              [({}, 0 if staff_problem else 1)] if runtime.staff_chat.chat_id is not None
+              else []),
     ]
     return "".join(parts)
+
+
+def _age(now: float, last: float | None, started: float,
+         applies: bool) -> list[tuple[dict[str, str], float]]:
+    """Seconds since ``last`` (since start when nothing came yet); no sample when the
+    mode does not apply."""
+    if not applies:
+        return []
+    return [({}, max(0.0, now - (last if last is not None else started)))]
 
 
 async def metrics(request: web.Request) -> web.Response:

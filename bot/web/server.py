@@ -91,6 +91,8 @@ async def readyz(request: web.Request) -> web.Response:
     except Exception as exc:
         log.warning("readiness check failed: %s", type(exc).__name__)
         return web.json_response({"status": "unavailable"}, status=503)
+    if info.get("reason"):  # one sentence: what is wrong and what to do
+        return web.json_response({**info, "status": "not_ready"}, status=503)
     return web.json_response({"status": "ready", **info})
 
 

@@ -117,13 +117,29 @@ def backend() -> str:
 
 
 @pytest.fixture
-async def line(fake_tg: FakeTelegram, tmp_path: Path, backend: str) -> AsyncIterator[Line]:
+def line_overrides() -> dict[str, Any]:
+    """Settings for the ``line`` fixture beyond :func:`line_settings`' defaults, e.g.
+    ``{"staff_chat_id": -5001}``; a module overrides this fixture to set them."""
+    return {}
+
+
+@pytest.fixture
+def line_serves_web() -> bool:
+    """Whether the ``line`` fixture serves the web and ops apps (/readyz, /metrics on
+    ``runtime.ops_port``); a module overrides this fixture to turn it on."""
+    return False
+
+
+@pytest.fixture
+async def line(fake_tg: FakeTelegram, tmp_path: Path, backend: str,
+               line_overrides: dict[str, Any], line_serves_web: bool) -> AsyncIterator[Line]:
     db: Database | None = None
     if backend == "postgres":
         if not PG_URL:
             pytest.skip("PARENTLINE_TEST_POSTGRES_URL is not set (.ci/run sets it)")
         db = Database(PG_URL, schema=f"e2e_{uuid.uuid4().hex[:10]}")
-    runtime = LineRuntime(line_settings(fake_tg, tmp_path / "line.db"), db=db, serve_web=False)
+    runtime = LineRuntime(line_settings(fake_tg, tmp_path / "line.db", **line_overrides), db=db,
+                          serve_web=line_serves_web)
     await runtime.start()
     running = Line(fake_tg, runtime)
     try:
