@@ -144,15 +144,17 @@ def parse_place(text: str) -> Place | None:
     alone = _without_state(raw)
     if alone is not None:
         return alone
-    for name in _BY_LENGTH:
-        if folded.startswith(name + " "):
-            return _in_state(_NAMES[name], _rest(raw, name, first=True))
-        if folded.endswith(" " + name):
-            return _in_state(_NAMES[name], _rest(raw, name, first=False))
-    # A code at the end ("Travis County, TX", "Austin, TX").
+    # A code at the end ("Travis County, TX", "Austin, TX", "Washington County, OR").
     tail = re.match(r"^(.*?)[\s,;/-]+([A-Z]{2})$", raw)
     if tail and tail.group(2) in STATES:
         return _in_state(tail.group(2), tail.group(1))
+    # A state's name last ("Washington County, Oregon"), else first ("Texas, Travis").
+    for name in _BY_LENGTH:
+        if folded.endswith(" " + name):
+            return _in_state(_NAMES[name], _rest(raw, name, first=False))
+    for name in _BY_LENGTH:
+        if folded.startswith(name + " "):
+            return _in_state(_NAMES[name], _rest(raw, name, first=True))
     return None
 
 
@@ -169,6 +171,8 @@ def place_for_zip(code: str) -> Place:
     row = rows[0]
     state = str(row.get("state") or "") or None
     full = str(row.get("county") or "")
+    if state and full:
+        full = _index().canonical(state, full)
     return Place(zip=code, state=state, county=_kept(full) or None, label=_label(full, state))
 
 
@@ -193,6 +197,8 @@ def _in_state(state: str, rest: str) -> Place:
         city = index.city_county(key, state)
         if city is not None:
             return _county_place(city)
+    if _NAMES.get(key) == state:  # "Texas, TX": the state said twice
+        return Place(state=state)
     for county in index.counties.get(key, ()):
         if index.county_names[county][0] == state:
             return _county_place(county)
@@ -206,12 +212,15 @@ def _without_state(raw: str) -> Place | None:
         return None
     index = _index()
     if not _COUNTY_WORD.search(folded):
-        by_state = index.city_states(folded)
+        by_state = index.city_states(folded) or index.city_states(folded.removesuffix(" city"))
         if by_state:
             county = _dominant(by_state)
             return Place(needs_state=raw) if county is None else _county_place(county)
     typed = clean_county(raw)
-    counties = index.counties.get(_fold(typed)) if typed else None
+    counties = index.counties.get(_fold(typed), ()) if typed else ()
+    for word in ("parish", "borough"):  # only Louisiana has parishes, only Alaska boroughs
+        if word in folded.split():
+            counties = tuple(c for c in counties if word in _fold(index.county_names[c][1]))
     if not counties:
         return None
     if len(counties) > 1:
@@ -245,6 +254,8 @@ def _key(full: str) -> str:
     key = _fold(_kept(full))
     for suffix in _KEY_OFF:
         key = key.removesuffix(suffix)
+    for prefix in ("municipality of ", "city and borough of "):  # "Municipality of Anchorage"
+        key = key.removeprefix(prefix)
     return key
 
 
@@ -266,18 +277,19 @@ class _Index:
         self.county_names: list[tuple[str, str]] = []  # number -> (state, full name)
         counties: dict[str, list[int]] = defaultdict(list)  # key -> numbers
         cities: dict[str, Counter[int]] = defaultdict(Counter)
-        numbers: dict[tuple[str, str], int] = {}
+        numbers: dict[tuple[str, str], int] = {}  # (state, county key) -> number
         lats, lons, zips = array("f"), array("f"), array("I")
         for code in (*STATES, *_OTHER_CODES):
             for row in zipcodes.filter_by(state=code):
                 full = str(row.get("county") or "")
                 if not full:
                     continue
-                number = numbers.get((code, full))
+                key = _key(full)  # one county even when the data spells it two ways
+                number = numbers.get((code, key))
                 if number is None:
-                    number = numbers[(code, full)] = len(self.county_names)
+                    number = numbers[(code, key)] = len(self.county_names)
                     self.county_names.append((code, full))
-                    counties[_key(full)].append(number)
+                    counties[key].append(number)
                 city = _fold(str(row.get("city") or ""))
                 if city:
                     cities[city][number] += 1
@@ -305,6 +317,13 @@ class _Index:
             key = (_cell(lat), _cell(lon))
             start, _ = self.cells.get(key, (i, i))
             self.cells[key] = (start, i + 1)
+
+    def canonical(self, state: str, full: str) -> str:
+        """The one spelling used for a county the data spells two ways."""
+        for number in self.counties.get(_key(full), ()):
+            if self.county_names[number][0] == state:
+                return self.county_names[number][1]
+        return full
 
     def city_states(self, city: str) -> dict[str, list[tuple[int, int]]]:
         """Per state, ``(county number, ZIP count)`` of a city name, most ZIPs first."""
