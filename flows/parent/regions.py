@@ -314,9 +314,9 @@ class _Index:
         self.zips = array("I", (zips[i] for i in order))
         self.cells: dict[tuple[int, int], tuple[int, int]] = {}
         for i, (lat, lon) in enumerate(zip(self.lats, self.lons, strict=True)):
-            key = (_cell(lat), _cell(lon))
-            start, _ = self.cells.get(key, (i, i))
-            self.cells[key] = (start, i + 1)
+            cell = (_cell(lat), _cell(lon))
+            start, _ = self.cells.get(cell, (i, i))
+            self.cells[cell] = (start, i + 1)
 
     def canonical(self, state: str, full: str) -> str:
         """The one spelling used for a county the data spells two ways."""
