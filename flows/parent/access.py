@@ -19,7 +19,7 @@ from flows.effects import (
 )
 from flows.parent import machine as m
 from flows.parent.offers import _after_resources_buttons, _peer_button
-from flows.parent.regions import Place, clean_county, parse_place, place_for_location
+from flows.parent.regions import Place, parse_place, place_for_location, place_in_state
 from flows.safety.response import crisis_reply
 
 if TYPE_CHECKING:
@@ -162,10 +162,12 @@ def _say_found(ctx: _Ctx, place: Place) -> None:
 
 
 def _county_answer(ctx: _Ctx, text: str) -> None:
-    county = None if _is_skip(ctx, text) else clean_county(text)
+    """The county (or a city: "Austin" gives Travis) in the state the parent gave."""
     state = ctx.region.state if ctx.region else None
-    if county and state:
-        _set_region(ctx, Region(None, state, county))
+    place = None if _is_skip(ctx, text) or not state else place_in_state(state, text)
+    if place is not None and place.county:
+        _set_region(ctx, Region(None, state, place.county))
+        _say_found(ctx, place)
     _region_done(ctx)
 
 

@@ -186,6 +186,11 @@ def place_for_location(latitude: float, longitude: float) -> Place | None:
     return place_for_zip(found) if found else None
 
 
+def place_in_state(state: str, text: str) -> Place:
+    """A county or a city in a known state, as answered to "Which county?"."""
+    return _in_state(state, text[:MAX_PLACE_TEXT])
+
+
 def _in_state(state: str, rest: str) -> Place:
     """A state and the words next to it: a county or a city in that state, if any."""
     typed = clean_county(rest)

@@ -165,3 +165,18 @@ def test_a_location_outside_the_us_asks_for_a_zip(content: Content, lang: str) -
     texts = [a.text for a in result.actions if isinstance(a, SendText)]
     assert texts == [content.text("parent.region.location_not_found", lang)]
     assert result.state == "asking_region"
+
+
+@pytest.mark.parametrize(
+    ("code", "state", "county_answer"),
+    [("en-US", "Texas", "Austin"), ("es-MX", "Texas", "condado de Travis")],
+)
+def test_the_county_question_takes_a_city_too(
+    content: Content, code: str, state: str, county_answer: str
+) -> None:
+    chat = _answer(content, code, state)
+    assert chat.snap.state == "asking_county"
+    chat.say(county_answer)
+    assert SetRegion(None, "TX", "Travis") in chat.effects
+    assert chat.t("parent.region.found", place="Travis County, TX") in chat.texts()
+    assert {COUNTY, STATE} <= set(_shared(chat))
