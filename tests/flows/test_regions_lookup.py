@@ -12,6 +12,8 @@ import time
 
 import pytest
 import zipcodes
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flows.content import Region, Serves
 from flows.content.models import CountyRef
@@ -21,6 +23,7 @@ from flows.parent.regions import (
     parse_place,
     place_for_location,
     place_for_zip,
+    place_in_state,
 )
 
 TRAVIS = Place(zip=None, state="TX", county="Travis")
@@ -196,3 +199,27 @@ def test_only_the_fictional_example_region_is_example_only() -> None:
     assert not Serves(counties=[CountyRef(state="TX", county="Travis County")]).example_only
     assert not Serves(states=["TX"]).example_only
     assert not Serves(national=True).example_only
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=300))
+def test_any_text_is_a_place_or_none_never_an_error(text: str) -> None:
+    place = parse_place(text)
+    assert place is None or isinstance(place, Place)
+    if place is not None and place.county:
+        assert len(place.county) <= 80
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(allow_nan=True, allow_infinity=True), st.floats(allow_nan=True,
+                                                                 allow_infinity=True))
+def test_any_pair_of_numbers_is_a_location_or_none(lat: float, lon: float) -> None:
+    place = place_for_location(lat, lon)
+    assert place is None or (place.zip is not None and place.state is not None)
+
+
+def test_the_county_answer_in_a_known_state() -> None:
+    assert place_in_state("TX", "Austin") == TRAVIS
+    assert place_in_state("TX", "Travis County") == TRAVIS
+    assert place_in_state("TX", "Nowhere Special") == Place(state="TX", county="Nowhere Special")
+    assert place_in_state("TX", "x" * 10_000) == Place(state="TX")
