@@ -126,7 +126,7 @@ def _region_answer(ctx: _Ctx, text: str) -> None:
         return
     _set_region(ctx, Region(place.zip, place.state, place.county))
     _say_found(ctx, place)
-    if place.state and not place.county:
+    if place.state and not place.county and not place.zip:
         ctx.fire("region_partial")
         ctx.say("parent.region.county_ask", buttons=[[ctx.button("parent.buttons.skip", "rs")]])
         return

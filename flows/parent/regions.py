@@ -265,7 +265,8 @@ def _key(full: str) -> str:
 
 
 def _label(full: str, state: str | None) -> str | None:
-    return ", ".join(p for p in (full, state) if p) or None
+    """"Travis County, TX"; ``None`` without a county (military ZIPs have none)."""
+    return f"{full}, {state}" if full and state else None
 
 
 class _Index:

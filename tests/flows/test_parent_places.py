@@ -180,3 +180,10 @@ def test_the_county_question_takes_a_city_too(
     assert SetRegion(None, "TX", "Travis") in chat.effects
     assert chat.t("parent.region.found", place="Travis County, TX") in chat.texts()
     assert {COUNTY, STATE} <= set(_shared(chat))
+
+
+def test_a_zip_without_a_county_is_not_asked_for_one(content: Content) -> None:
+    chat = _answer(content, "en-US", "09000")  # a military (APO/FPO) ZIP: no county
+    assert SetRegion("09000", "AE", None) in chat.effects
+    assert chat.snap.state == "after_resources"
+    assert chat.t("parent.region.county_ask") not in chat.all_text()
