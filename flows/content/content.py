@@ -197,7 +197,9 @@ class Content:
         """Resources for a parent: open now first, then those in their language.
 
         National resources always qualify; local ones only when the region matches.
-        Example (``demo_only``) entries appear only in demo mode, wherever the parent is.
+        Example (``demo_only``) entries appear only in demo mode: those for the fictional
+        example region wherever the parent is (after the ones that match), those tagged
+        with a real state or county (to show the ZIP lookup) only where they match.
         """
         cats = set(categories) if categories is not None else None
         kind_set = set(kinds) if kinds is not None else None
@@ -207,13 +209,14 @@ class Content:
             if (demo or not r.demo_only)
             and (cats is None or cats & set(r.categories))
             and (kind_set is None or r.kind in kind_set)
-            # Example entries are fictional places: in demo mode show them anywhere.
-            and (r.serves.covers(region) or (demo and r.demo_only))
+            # The fictional example region: in demo mode show it anywhere.
+            and (r.serves.covers(region) or (demo and r.demo_only and r.serves.example_only))
         ]
         order = {r.id: i for i, r in enumerate(found)}
         return sorted(
             found,
             key=lambda r: (
+                not r.serves.covers(region),  # demo examples shown anywhere come last
                 not r.is_open(now),
                 lang not in r.languages,
                 r.serves.national,  # local help first when it is open too

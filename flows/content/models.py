@@ -102,6 +102,9 @@ class CountyRef(_Model):
     county: str
 
 
+EXAMPLE_STATE = "EX"  # the fictional state of content/resources/example-region.yaml
+
+
 class Serves(_Model):
     """Who a resource is for; ``national`` resources are offered everywhere."""
 
@@ -109,6 +112,15 @@ class Serves(_Model):
     states: list[str] = Field(default_factory=list)
     counties: list[CountyRef] = Field(default_factory=list)
     zip_prefixes: list[str] = Field(default_factory=list)
+
+    @property
+    def example_only(self) -> bool:
+        """Serves only the fictional example region (state ``EX``), which no parent's
+        region can match: demo mode shows such entries wherever the visitor is."""
+        places = [*self.states, *(c.state for c in self.counties)]
+        return not self.national and bool(places) and all(
+            p.strip().upper() == EXAMPLE_STATE for p in places
+        )
 
     def covers(self, region: Region | None) -> bool:
         """True if a parent in ``region`` can use this resource."""

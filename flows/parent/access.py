@@ -1,8 +1,10 @@
 """Access & advocate: resources for the parent's region and topic, and a real person.
 
-The region is asked for once (a ZIP code, a state, then maybe the county) and can always
-be skipped; /talk and the "talk to a person" button only return the effect, and the
-handoff part answers with the queue place or the after-hours text.
+The region is asked for once (a ZIP code, a city, a county or a state, then maybe the
+county; a shared location is read as its nearest ZIP) and can always be skipped. A place
+looked up in the ZIP data is said back ("Travis County, TX"), so a wrong guess shows.
+/talk and the "talk to a person" button only return the effect, and the handoff part
+answers with the queue place or the after-hours text.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from flows.effects import (
 )
 from flows.parent import machine as m
 from flows.parent.offers import _after_resources_buttons, _peer_button
-from flows.parent.regions import clean_county, parse_place
+from flows.parent.regions import Place, parse_place, place_for_location, place_in_state
 from flows.safety.response import crisis_reply
 
 if TYPE_CHECKING:
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
 
 
 MAX_REGION_TRIES = 2  # never trap a parent in a question they cannot answer
+MAX_PENDING = 80  # a city or county name waiting for its state (kept in the flow data)
 MAX_RESOURCES = 5
 MAX_MESSAGE = 4000  # Telegram allows 4096 characters per message
 
@@ -103,28 +106,68 @@ def _region_answer(ctx: _Ctx, text: str) -> None:
         _region_done(ctx)
         return
     place = parse_place(text)
-    if place is None:
+    pending = ctx.data.pop("region_pending", None)
+    if isinstance(pending, str) and place is not None and place.state and not place.county:
+        # The answer to "which state?" for a city or county several states have.
+        place = parse_place(f"{pending}, {place.state}") or place
+    if place is None or place.needs_state:
         tries = int(ctx.data.get("region_tries", 0)) + 1
         ctx.data["region_tries"] = tries
         if tries >= MAX_REGION_TRIES:
             _region_done(ctx)
             return
         ctx.fire("region_retry")
-        ctx.say("parent.region.not_understood", buttons=[[ctx.button("parent.buttons.skip", "rs")]])
+        if place is not None and place.needs_state:
+            ctx.data["region_pending"] = place.needs_state[:MAX_PENDING]
+            key = "parent.region.state_ask"
+        else:
+            key = "parent.region.not_understood"
+        ctx.say(key, buttons=[[ctx.button("parent.buttons.skip", "rs")]])
         return
     _set_region(ctx, Region(place.zip, place.state, place.county))
-    if place.state and not place.county:
+    _say_found(ctx, place)
+    if place.state and not place.county and not place.zip:
         ctx.fire("region_partial")
         ctx.say("parent.region.county_ask", buttons=[[ctx.button("parent.buttons.skip", "rs")]])
         return
     _region_done(ctx)
 
 
+def _region_location(ctx: _Ctx, latitude: float, longitude: float) -> None:
+    """A shared Telegram location, read as its nearest ZIP (the same lookup as a typed one).
+
+    Only the ZIP, county and state are kept, never the coordinates. Outside the US (or not
+    a point at all) the parent is asked to type a ZIP instead, and can still skip.
+    """
+    place = place_for_location(latitude, longitude)
+    if place is None:
+        if ctx.state == m.ASKING_REGION:
+            ctx.fire("region_retry")
+        ctx.say("parent.region.location_not_found",
+                buttons=[[ctx.button("parent.buttons.skip", "rs")]])
+        return
+    ctx.data.pop("region_pending", None)
+    _set_region(ctx, Region(place.zip, place.state, place.county))
+    _say_found(ctx, place)
+    if m.can_fire(ctx.state, "region_done"):
+        _region_done(ctx)
+    else:
+        _share_resources(ctx, offer_peer=not ctx.snap.in_handoff)
+
+
+def _say_found(ctx: _Ctx, place: Place) -> None:
+    """Say back a place the ZIP data gave ("Travis County, TX"), so a wrong one shows."""
+    if place.label:
+        ctx.send(ctx.text("parent.region.found", place=place.label))
+
+
 def _county_answer(ctx: _Ctx, text: str) -> None:
-    county = None if _is_skip(ctx, text) else clean_county(text)
+    """The county (or a city: "Austin" gives Travis) in the state the parent gave."""
     state = ctx.region.state if ctx.region else None
-    if county and state:
-        _set_region(ctx, Region(None, state, county))
+    place = None if _is_skip(ctx, text) or not state else place_in_state(state, text)
+    if place is not None and place.county:
+        _set_region(ctx, Region(None, state, place.county))
+        _say_found(ctx, place)
     _region_done(ctx)
 
 
@@ -137,6 +180,7 @@ def _set_region(ctx: _Ctx, region: Region) -> None:
 def _region_done(ctx: _Ctx) -> None:
     ctx.data["region_asked"] = True
     ctx.data.pop("region_tries", None)
+    ctx.data.pop("region_pending", None)
     ctx.fire("region_done")
     _share_resources(ctx, offer_peer=True)
 

@@ -220,3 +220,24 @@ def test_phone_numbers_accepted(number: str) -> None:
 @pytest.mark.parametrize("number", ["555-12", "12", "1-800-799-SAFE", "98 8", "call me"])
 def test_phone_numbers_rejected(number: str) -> None:
     assert not phone_ok(number)
+
+
+def test_demo_examples_tagged_with_real_places_follow_their_tags(content: Content) -> None:
+    def ids(region: Region | None) -> list[str]:
+        found = content.resources_for(
+            categories=["family_support"], region=region, lang="en", now=THREE_AM_TUESDAY,
+            demo=True,
+        )
+        return [r.id for r in found]
+
+    travis = ids(Region(zip="78701", state="TX", county="Travis"))
+    houston = ids(Region(zip="77002", state="TX", county="Harris"))
+    elsewhere = ids(Region(zip="10001", state="NY", county="New York"))
+    county, state = "example-travis-county-family-line", "example-texas-parent-line"
+    assert county in travis and state in travis
+    assert state in houston and county not in houston
+    assert county not in elsewhere and state not in elsewhere
+    # The fictional Example County is shown anywhere in demo mode, after what matches.
+    fictional = "example-family-resource-center"
+    assert fictional in travis and travis.index(fictional) > travis.index(state)
+    assert fictional in elsewhere and fictional in ids(None)

@@ -41,8 +41,8 @@ def test_the_diagram_is_generated_and_up_to_date(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("typed", "place"),
     [
-        ("78701", Place(zip="78701")),
-        ("my zip is 78701-1234", Place(zip="78701")),
+        ("78701", Place(zip="78701", state="TX", county="Travis")),
+        ("my zip is 78701-1234", Place(zip="78701", state="TX", county="Travis")),
         ("TX", Place(state="TX")),
         ("tx, travis", Place(state="TX", county="Travis")),
         ("Texas, Travis County", Place(state="TX", county="Travis")),
