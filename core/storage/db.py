@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,23 @@ from core.storage.inline_sqlite import inline_creator
 def upsert_insert(sqlite: bool) -> Any:
     """The backend's ``insert`` (SQLite's and PostgreSQL's ON CONFLICT clauses differ)."""
     return sqlite_insert if sqlite else pg_insert
+
+
+class PerBackend:
+    """A statement built once for each backend, picked by the session it runs in.
+
+    Building a statement costs more than running it, so statements run often are built
+    at import; ``build`` receives the backend's ``insert`` (ON CONFLICT clauses differ).
+    The hottest ones are :class:`core.storage.hot.HotStatement` instead.
+    """
+
+    def __init__(self, build: Callable[[Any], Any]) -> None:
+        self._sqlite = build(sqlite_insert)
+        self._postgresql = build(pg_insert)
+
+    def of(self, session: AsyncSession) -> Any:
+        bind = session.bind
+        return self._sqlite if bind is None or bind.dialect.name == "sqlite" else self._postgresql
 
 
 def normalize_url(url: str) -> str:
