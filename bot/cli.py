@@ -165,6 +165,22 @@ def cmd_safety_eval(args: argparse.Namespace) -> int:
     return int(eval_main(args.file, show_misses=args.misses))
 
 
+def cmd_places_build(args: argparse.Namespace) -> int:
+    """Derive the shipped ZIP table from the installed ``zipcodes`` package (after an
+    upgrade of it), or with ``--check`` say whether the shipped one is still the same."""
+    from flows.parent import regions
+
+    if args.check:
+        fresh = regions.table_bytes(regions.rows_from_package())
+        same = regions.TABLE.exists() and regions.TABLE.read_bytes() == fresh
+        print(f"{regions.TABLE.name}: " + ("up to date" if same else
+              "differs from the installed zipcodes package; run `parentline places build`"))
+        return 0 if same else 1
+    n = regions.build_table()
+    print(f"{regions.TABLE}: {n} ZIP codes")
+    return 0
+
+
 def cmd_safety_train(args: argparse.Namespace) -> int:
     from flows.safety.train import MODEL_FILE, train
 
@@ -305,6 +321,14 @@ def build_parser() -> argparse.ArgumentParser:
                     "with the shipped model byte for byte, instead of writing it")
     tr.add_argument("--cache", help="keep the per-writer predictions here between runs")
     tr.set_defaults(fn=cmd_safety_train)
+
+    places = sub.add_parser("places", help="the offline ZIP, county and city table")
+    psub = places.add_subparsers(dest="places_cmd", required=True)
+    pb = psub.add_parser("build", help="rebuild flows/parent/data/us-places.tsv.gz from the "
+                         "installed zipcodes package")
+    pb.add_argument("--check", action="store_true",
+                    help="compare with the shipped table instead of writing it")
+    pb.set_defaults(fn=cmd_places_build)
 
     staff = sub.add_parser("staff", help="the roster of peer specialists and coordinators")
     stsub = staff.add_subparsers(dest="staff_cmd", required=True)

@@ -5,21 +5,28 @@ Parents type on phones, in English or Spanish, with or without accents and comma
 ``condado de Travis``, ``Austin, TX``, ``vivo en Austin``, ``Nuevo México``; or they share
 a Telegram location. ZIPs, cities and locations are looked up offline in the ``zipcodes``
 package's data (ZIP -> county and state, county -> state, city -> county and state, point
--> nearest ZIP); see docs/regions.md for why that package and what loading it costs.
-This module only recognises places; it never produces text for the parent.
+-> nearest ZIP); see docs/regions.md for why that package.
+
+The line does not load the package itself: its data costs 37 MB of memory in every
+process from the first query on, for the handful of columns used here. Instead
+``flows/parent/data/us-places.tsv.gz`` holds those columns, derived from the package by
+``parentline places build`` (byte for byte the same from the same package version;
+``tests/flows/test_regions_lookup.py`` fails when the installed package gives another
+table). This module only recognises places; it never produces text for the parent.
 """
 
 from __future__ import annotations
 
+import gzip
+import io
 import math
 import re
 import unicodedata
 from array import array
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import cache
-
-import zipcodes
+from pathlib import Path
 
 _ZIP = re.compile(r"(?<!\d)(\d{5})(?:-\d{4})?(?!\d)")
 
@@ -162,17 +169,13 @@ def place_for_zip(code: str) -> Place:
     """The county and state of a 5-digit ZIP code; just the ZIP when the data lacks it."""
     if not (len(code) == 5 and code.isdigit()):
         return Place(zip=code)
-    try:
-        rows = zipcodes.matching(code)
-    except (ValueError, TypeError):
-        rows = []
-    if not rows:
+    index = _index()
+    state_no = index.zip_state[int(code)]
+    if not state_no:
         return Place(zip=code)
-    row = rows[0]
-    state = str(row.get("state") or "") or None
-    full = str(row.get("county") or "")
-    if state and full:
-        full = _index().canonical(state, full)
+    state = index.state_codes[state_no - 1]
+    county = index.zip_county[int(code)]
+    full = index.county_names[county][1] if county >= 0 else ""
     return Place(zip=code, state=state, county=_kept(full) or None, label=_label(full, state))
 
 
@@ -279,36 +282,46 @@ class _Index:
     centroids (not single-building or military ones).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, rows: Iterable[PlaceRow]) -> None:
         self.county_names: list[tuple[str, str]] = []  # number -> (state, full name)
         counties: dict[str, list[int]] = defaultdict(list)  # key -> numbers
         cities: dict[str, Counter[int]] = defaultdict(Counter)
         numbers: dict[tuple[str, str], int] = {}  # (state, county key) -> number
         lats, lons, zips = array("f"), array("f"), array("I")
-        for code in (*STATES, *_OTHER_CODES):
-            for row in zipcodes.filter_by(state=code):
-                full = str(row.get("county") or "")
-                if not full:
-                    continue
-                key = _key(full)  # one county even when the data spells it two ways
-                number = numbers.get((code, key))
-                if number is None:
-                    number = numbers[(code, key)] = len(self.county_names)
-                    self.county_names.append((code, full))
-                    counties[key].append(number)
-                city = _fold(str(row.get("city") or ""))
-                if city:
-                    cities[city][number] += 1
-                if row.get("active") is False or row.get("zip_code_type") not in _CENTROIDS:
-                    continue
-                try:
-                    lat, lon = float(row["lat"]), float(row["long"])
-                except (KeyError, TypeError, ValueError):
-                    continue
-                if math.isfinite(lat) and math.isfinite(lon):
-                    lats.append(lat)
-                    lons.append(lon)
-                    zips.append(int(row["zip_code"]))
+        # Every ZIP's state (1 + its number in ``state_codes``; 0: unknown ZIP) and county
+        # number (-1: none in the data), indexed by the ZIP itself: 500 kB in all.
+        self.state_codes: tuple[str, ...] = (*STATES, *_OTHER_CODES)
+        state_number = {code: i + 1 for i, code in enumerate(self.state_codes)}
+        self.zip_state = array("B", bytes(100_000))
+        self.zip_county = array("i", [-1]) * 100_000
+        for row in rows:
+            code, zip_no = row.state, int(row.zip_code)
+            if code not in state_number:
+                continue
+            self.zip_state[zip_no] = state_number[code]
+            full = row.county
+            if not full:
+                continue
+            key = _key(full)  # one county even when the data spells it two ways
+            number = numbers.get((code, key))
+            if number is None:
+                number = numbers[(code, key)] = len(self.county_names)
+                self.county_names.append((code, full))
+                counties[key].append(number)
+            self.zip_county[zip_no] = number
+            city = _fold(row.city)
+            if city:
+                cities[city][number] += 1
+            if not row.centroid:
+                continue
+            try:
+                lat, lon = float(row.lat), float(row.long)
+            except ValueError:
+                continue
+            if math.isfinite(lat) and math.isfinite(lon):
+                lats.append(lat)
+                lons.append(lon)
+                zips.append(zip_no)
         self.counties: dict[str, tuple[int, ...]] = {k: tuple(v) for k, v in counties.items()}
         self.cities: dict[str, tuple[int, ...]] = {
             k: tuple(x for pair in c.most_common() for x in pair) for k, c in cities.items()
@@ -382,13 +395,79 @@ def _angle(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * math.asin(min(1.0, math.sqrt(h)))
 
 
-@cache
+@dataclass(frozen=True, slots=True)
+class PlaceRow:
+    """The columns of one ZIP this module uses, as the shipped table keeps them."""
+
+    zip_code: str
+    state: str
+    county: str
+    city: str
+    centroid: bool  # an active STANDARD or PO BOX ZIP: a point a location can match
+    lat: str
+    long: str
+
+
+TABLE = Path(__file__).resolve().parent / "data" / "us-places.tsv.gz"
+_COLUMNS = ("zip_code", "state", "county", "city", "centroid", "lat", "long")
+
+
+def rows_from_package() -> list[PlaceRow]:
+    """The table's rows, read from the installed ``zipcodes`` package (build time only)."""
+    import zipcodes  # not at import: the line itself reads the shipped table
+
+    out = []
+    for row in zipcodes.list_all():
+        centroid = row.get("active") is not False and row.get("zip_code_type") in _CENTROIDS
+        out.append(PlaceRow(
+            zip_code=str(row["zip_code"]), state=str(row.get("state") or ""),
+            county=str(row.get("county") or ""), city=str(row.get("city") or ""),
+            centroid=centroid, lat=str(row.get("lat") or ""), long=str(row.get("long") or "")))
+    out.sort(key=lambda r: r.zip_code)
+    return out
+
+
+def table_bytes(rows: Iterable[PlaceRow]) -> bytes:
+    """The shipped table for ``rows``: TSV, gzip without a timestamp (reproducible)."""
+    text = io.StringIO()
+    text.write("\t".join(_COLUMNS) + "\n")
+    for r in rows:
+        cells = (r.zip_code, r.state, r.county, r.city, "1" if r.centroid else "0", r.lat,
+                 r.long)
+        text.write("\t".join(c.replace("\t", " ") for c in cells) + "\n")
+    return gzip.compress(text.getvalue().encode("utf-8"), compresslevel=9, mtime=0)
+
+
+def build_table(path: Path = TABLE) -> int:
+    """Write the shipped table from the installed package; returns the number of ZIPs."""
+    rows = rows_from_package()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(table_bytes(rows))
+    return len(rows)
+
+
+def read_table(path: Path = TABLE) -> Iterator[PlaceRow]:
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        header = f.readline().rstrip("\n").split("\t")
+        if tuple(header) != _COLUMNS:
+            raise ValueError(f"{path.name}: unexpected columns; run `parentline places build`")
+        for line in f:
+            z, st, county, city, centroid, lat, lon = line.rstrip("\n").split("\t")
+            yield PlaceRow(z, st, county, city, centroid == "1", lat, lon)
+
+
+_built: _Index | None = None
+
+
 def _index() -> _Index:
-    return _Index()
+    global _built
+    if _built is None:
+        _built = _Index(read_table())
+    return _built
 
 
 def warm() -> None:
-    """Build the lookup now (about a second) rather than on the first parent's answer."""
+    """Build the lookup now (a fraction of a second) rather than on the first answer."""
     _index()
 
 

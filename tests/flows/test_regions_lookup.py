@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from flows.content import Region, Serves
 from flows.content.models import CountyRef
+from flows.parent import regions
 from flows.parent.regions import (
     MAX_LOCATION_MILES,
     Place,
@@ -223,3 +224,26 @@ def test_the_county_answer_in_a_known_state() -> None:
     assert place_in_state("TX", "Travis County") == TRAVIS
     assert place_in_state("TX", "Nowhere Special") == Place(state="TX", county="Nowhere Special")
     assert place_in_state("TX", "x" * 10_000) == Place(state="TX")
+
+
+def test_the_shipped_table_is_the_installed_package_s_data() -> None:
+    """The line reads ``flows/parent/data/us-places.tsv.gz``, not the package: it must be
+    what ``parentline places build`` makes from the installed ``zipcodes`` (rebuild it
+    after upgrading the package)."""
+    fresh = regions.table_bytes(regions.rows_from_package())
+    assert regions.TABLE.read_bytes() == fresh
+    assert len(list(regions.read_table())) > 40_000
+
+
+def test_the_line_never_loads_the_package_data() -> None:
+    """Its data costs 37 MB in every process from the first query on; the shipped table
+    gives the same answers without it."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from flows.parent import regions; "
+            "p = regions.parse_place('my zip is 78701'); "
+            "print(p.county, p.state, 'zipcodes' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["Travis", "TX", "False"]
