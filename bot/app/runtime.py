@@ -353,14 +353,23 @@ class LineRuntime:
 
     async def readiness(self) -> dict[str, Any]:
         """What /readyz shows; with ``reason`` (one sentence, the most urgent problem) the
-        line is not ready: it answers 503."""
+        line is not ready: it answers 503. With ``warning`` it still serves parents and says
+        what an operator must fix: a load balancer must keep routing to it.
+
+        A staff group the bot was removed from is a warning, not a reason: readiness tells
+        a load balancer where parents can be answered, and every replica shares the staff
+        group, so a 503 would take them all out of rotation and leave parents with nothing,
+        crisis lines included, while they could still be answered."""
         async with self.db.read() as s:
             await s.execute(text("SELECT 1"))
             info: dict[str, Any] = {"inbox_backlog": await inbox.backlog(s),
                                     "outbox_pending": await outbox.pending_count(s)}
-        reason = self.health.problem() or await self.staff_chat.problem()
+        reason = self.health.problem()
         if reason is not None:
             info["reason"] = reason
+        warning = await self.staff_chat.problem()
+        if warning is not None:
+            info["warning"] = warning
         return info
 
 

@@ -93,6 +93,8 @@ async def readyz(request: web.Request) -> web.Response:
         return web.json_response({"status": "unavailable"}, status=503)
     if info.get("reason"):  # one sentence: what is wrong and what to do
         return web.json_response({**info, "status": "not_ready"}, status=503)
+    if info.get("warning"):  # serving parents, but an operator must fix something
+        return web.json_response({**info, "status": "degraded"})
     return web.json_response({"status": "ready", **info})
 
 
