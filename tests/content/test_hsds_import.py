@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from flows.content import check_content, load_content
+from flows.content import Resource, check_content, load_content
 from flows.content.hsds import HsdsError, Report, import_package, map_term
 from flows.content.hsds.read import Term
 
@@ -60,7 +60,7 @@ def run_import(package: Path, root: Path, today: date = TODAY, source: str | Non
     return import_package(package, root, timezone=TZ, today=today, source=source)
 
 
-def resources(root: Path, today: date = TODAY) -> dict[str, object]:
+def resources(root: Path, today: date = TODAY) -> dict[str, Resource]:
     """Through the real loader: raises if ``content check`` would refuse the content."""
     return {r.id: r for r in load_content(root, today=today).resources}
 
