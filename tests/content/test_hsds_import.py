@@ -307,3 +307,25 @@ def test_cli_malformed_package_is_a_sentence_not_a_traceback(root: Path, tmp_pat
     res = cli("resources", "import", str(bad), "--content", str(root), "--timezone", "Mars/Base")
     assert res.returncode == 1 and "unknown timezone" in res.stderr
     assert "Traceback" not in res.stderr
+
+
+def test_hours_in_another_utc_offset_than_the_time_zone_are_left_out(
+    root: Path, v3: Path
+) -> None:
+    # The pantry's schedule says UTC-8; read as New York time it would be wrong by 3 hours.
+    report = import_package(v3, root, timezone="America/New_York", today=TODAY)
+    assert [rid for rid, _ in report.added] == [WARMLINE]
+    assert ("3f0c1a52-0001-4e1e-9a11-000000000001",
+            "it has no weekly opening hours in the source") in report.skipped
+    assert any("UTC-8" in note and "UTC-5 or UTC-4" in note for _, note in report.notes)
+
+
+def test_dry_run_writes_nothing_and_a_deleted_file_starts_over(root: Path, v3: Path) -> None:
+    dry = import_package(v3, root, timezone=TZ, today=TODAY, dry_run=True)
+    assert len(dry.added) == 2
+    assert not list((root / "resources").glob("*imported-*"))
+    run_import(v3, root)
+    out = root / "resources" / "imported-example-211.yaml"
+    out.unlink()  # a coordinator starts over; the state beside it must not block that
+    again = run_import(v3, root)
+    assert [rid for rid, _ in again.added] == [PANTRY, WARMLINE] and not again.not_readded

@@ -12,12 +12,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import ValidationError
 
 from flows.content.check import phone_ok
+from flows.content.hours import zone
 from flows.content.hsds.read import Service, Slot, Term
 from flows.content.models import Resource
 
@@ -81,10 +82,34 @@ def _hhmm(text: str | None) -> str | None:
     return f"{int(m[1]):02d}:{m[2]}"
 
 
-def _weekly(slots: list[Slot], today: date, notes: list[str]) -> dict[str, list[str]]:
+def _offsets(tz: str, year: int) -> set[float]:
+    """UTC offsets (hours) of ``tz`` in winter and summer: what an HSDS offset may be."""
+    out = set()
+    for month in (1, 7):
+        delta = datetime(year, month, 1, 12, tzinfo=zone(tz)).utcoffset()
+        out.add(delta.total_seconds() / 3600 if delta is not None else 0.0)
+    return out
+
+
+def _weekly(
+    slots: list[Slot], tz: str, today: date, notes: list[str]
+) -> dict[str, list[str]]:
     week: dict[str, set[str]] = {}
+    allowed = _offsets(tz, today.year)
     for s in slots:
         if s.valid_to and s.valid_to[:10] < today.isoformat():
+            continue
+        try:
+            offset = float(s.timezone) if s.timezone not in (None, "") else None
+        except ValueError:
+            offset = None
+        if offset is not None and offset not in allowed:
+            # Hours read in the wrong zone would show a closed line as open at night.
+            notes.append(
+                f"a schedule is in UTC{offset:+g}, but --timezone {tz} is "
+                + " or ".join(f"UTC{o:+g}" for o in sorted(allowed))
+                + "; it was left out (import this source with its own --timezone)"
+            )
             continue
         if (s.freq or "WEEKLY").upper() != "WEEKLY" or (s.interval or "1") not in ("1", "1.0"):
             notes.append(f"a {s.freq or ''} schedule every {s.interval} was left out (not weekly)")
@@ -111,7 +136,7 @@ def _hours(svc: Service, tz: str, today: date, notes: list[str]) -> dict[str, An
     slots = svc.schedules or [s for sal in svc.service_at_locations
                               for s in sal.schedules + (sal.location.schedules
                                                         if sal.location else [])]
-    weekly = _weekly(slots, today, notes)
+    weekly = _weekly(slots, tz, today, notes)
     if not weekly:
         return None
     if len(weekly) == 7 and all(v in (["00:00-24:00"], ["00:00-23:59"]) for v in weekly.values()):

@@ -131,7 +131,8 @@ def merge(
     """Merge ``converted`` into ``out`` (created if missing) and say what changed."""
     report = Report(file=shown_as)
     state_path = out.with_name(f".{out.stem}.state.json")
-    state = _load_state(state_path)
+    # No YAML file (never imported, or deleted to start over): nothing to protect.
+    state = _load_state(state_path) if out.exists() else {}
     if out.exists():
         try:
             doc = load_yaml(out, shown_as)

@@ -46,6 +46,7 @@ class Slot(_Hsds):
     opens_at: str | None = None
     closes_at: str | None = None
     valid_to: str | None = None
+    timezone: str | None = None  # a UTC offset in hours (HSDS has no zone names)
 
 
 class Area(_Hsds):
