@@ -205,7 +205,7 @@ def merge(
 
     if not dry_run:
         yaml = YAML(typ="rt")
-        yaml.width = 100
+        yaml.width = 4096  # a long description stays on one line, as coordinators write it
         yaml.indent(mapping=2, sequence=4, offset=2)
         buf = StringIO()
         yaml.dump(doc, buf)
