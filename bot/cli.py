@@ -151,6 +151,86 @@ def cmd_content_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _shown(value: Any, limit: int = 160) -> str:
+    import json
+
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _diff(old: Any, new: Any) -> list[str]:
+    """What changed in one field, item by item for lists and key by key for maps."""
+    if isinstance(old, list) and isinstance(new, list):
+        gone = [f": - {_shown(x)}" for x in old if x not in new]
+        came = [f": + {_shown(x)}" for x in new if x not in old]
+        return gone + came or [": (order changed)"]
+    if isinstance(old, dict) and isinstance(new, dict):
+        return [
+            line
+            for key in dict.fromkeys([*old, *new])
+            if old.get(key) != new.get(key)
+            for line in (f".{key}{sub}" for sub in _diff(old.get(key), new.get(key)))
+        ]
+    return [f": {_shown(old)} -> {_shown(new)}"]
+
+
+def cmd_resources_import(args: argparse.Namespace) -> int:
+    """Import an HSDS package and print what changed, as a coordinator reviews it."""
+    from flows.content import check_content
+    from flows.content.hsds import HsdsError, import_package
+
+    content = Path(args.content) if args.content else _settings().content_dir
+    if not (content / "resources").is_dir():
+        print(f"{content}: no resources/ folder here; pass --content DIR", file=sys.stderr)
+        return 1
+    today = date.fromisoformat(args.today) if args.today else None
+    try:
+        r = import_package(Path(args.path), content, source=args.source,
+                           timezone=args.timezone, language=args.language, today=today,
+                           dry_run=args.dry_run)
+    except HsdsError as exc:
+        print(f"Nothing imported: {exc}", file=sys.stderr)
+        return 1
+    for rid, name in r.added:
+        print(f"+ {rid}: added ({name})")
+    for c in r.changed:
+        for line in _diff(c.old, c.new):
+            print(f"~ {c.id}.{c.field}{line}")
+    for rid in r.removed:
+        print(f"- {rid}: no longer in the source; removed")
+    for c in r.conflicts:
+        print(f"! {c.id}.{c.field}: CONFLICT, kept your edit {_shown(c.old)}; "
+              f"the source now says {_shown(c.new)}")
+    for c in r.kept:
+        print(f"= {c.id}.{c.field}: kept your edit")
+    for rid in r.kept_gone:
+        print(f"! {rid}: no longer in the source, but you edited it; kept (delete it if "
+              "the service closed)")
+    for rid in r.not_readded:
+        print(f"= {rid}: you removed it; not added back")
+    for sid, why in r.skipped:
+        print(f"? service {sid}: skipped, {why}")
+    for sid, note in r.notes:
+        print(f"? service {sid}: {note}")
+    for term, n in sorted(r.unmapped.items()):
+        print(f"? taxonomy term {term} ({n} service(s)) is not mapped; add it to "
+              "resources/hsds-taxonomy.yaml to give those services a category")
+    verb = "would change" if args.dry_run else "wrote"
+    print(f"\n{r.file}: {verb} {len(r.added)} added, {len(r.changed)} field(s) changed, "
+          f"{len(r.removed)} removed; {len(r.conflicts)} conflict(s), {len(r.kept)} edit(s) "
+          f"kept, {len(r.skipped)} skipped.")
+    if args.dry_run:
+        return 0
+    problems = [p for p in check_content(content, today=today) if p.severity == "error"]
+    for p in problems:
+        print(p)
+    if problems:
+        print("`parentline content check` fails now; fix the errors above.")
+        return 1
+    print("content check: OK. Review the file (git diff) before you deploy it.")
+    return 0
+
+
 def cmd_flows_diagram(args: argparse.Namespace) -> int:
     from flows.parent.diagram import write_diagrams
 
@@ -300,6 +380,23 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--max-age-days", type=int, default=None)
     check.add_argument("--today", help="pretend today is YYYY-MM-DD (for testing)")
     check.set_defaults(fn=cmd_content_check)
+
+    res = sub.add_parser("resources", help="resource directory tools")
+    rsub = res.add_subparsers(dest="resources_cmd", required=True)
+    imp = rsub.add_parser(
+        "import", help="import an Open Referral (HSDS 2.0 CSV / 3.0 JSON) package into "
+        "content/resources/imported-SOURCE.yaml; re-import keeps hand edits")
+    imp.add_argument("path", help="an HSDS 3.0 .json file, or a folder of HSDS 2.0 CSV files")
+    imp.add_argument("--timezone", required=True,
+                     help="IANA time zone of the services' hours, e.g. America/Los_Angeles "
+                     "(HSDS gives UTC offsets only)")
+    imp.add_argument("--source", help="short name of the source, e.g. alameda-211 "
+                     "(default: the file or folder name); names the output file")
+    imp.add_argument("--content", help="the content folder (default: PARENTLINE_CONTENT_DIR)")
+    imp.add_argument("--language", default="en", help="language of the source's texts")
+    imp.add_argument("--dry-run", action="store_true", help="report, write nothing")
+    imp.add_argument("--today", help="pretend today is YYYY-MM-DD (for testing)")
+    imp.set_defaults(fn=cmd_resources_import)
 
     flows = sub.add_parser("flows", help="conversation flow tools")
     fsub = flows.add_subparsers(dest="flows_cmd", required=True)

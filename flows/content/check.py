@@ -339,6 +339,19 @@ def validate(
         problems.append(
             Problem(parsed.categories_file, 1, "the category list is missing; resources need it")
         )
+    if parsed.taxonomy is not None:
+        tax = parsed.taxonomy
+        for term, cats in tax.model.terms.items():
+            for i, cat_id in enumerate(cats):
+                if cat_id not in parsed.categories:
+                    problems.append(
+                        Problem(
+                            tax.file,
+                            tax.line("terms", term, i),
+                            f'"{term}" maps to category "{cat_id}", which is not in '
+                            f"{parsed.categories_file}; fix the spelling or add it there",
+                        )
+                    )
     rights_ids = {r.model.id for r in parsed.rights}
     topic_ids = {t.model.id for t in parsed.topics}
     _duplicates(problems, parsed.topics, "topic")

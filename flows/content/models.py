@@ -262,6 +262,19 @@ class Category(_Model):
     label: LangText
 
 
+class TaxonomyMap(_Model):
+    """HSDS/AIRS-211 taxonomy terms to our categories (``resources/hsds-taxonomy.yaml``).
+
+    Keys are term codes (a parent code covers its children) or term names; the importer
+    files a service under the categories its terms map to and reports the rest.
+    """
+
+    terms: dict[str, list[str]] = Field(default_factory=dict)
+
+
+TAXONOMY_FILE = "hsds-taxonomy.yaml"
+
+
 __all__ = [
     "WEEKDAYS",
     "Category",
@@ -275,5 +288,6 @@ __all__ = [
     "Resource",
     "RightsInfo",
     "Serves",
+    "TaxonomyMap",
     "Topic",
 ]

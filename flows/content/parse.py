@@ -14,7 +14,15 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from flows.content.models import Category, OpeningHours, Resource, RightsInfo, Topic
+from flows.content.models import (
+    TAXONOMY_FILE,
+    Category,
+    OpeningHours,
+    Resource,
+    RightsInfo,
+    TaxonomyMap,
+    Topic,
+)
 from flows.content.yamlio import (
     ContentError,
     Problem,
@@ -75,6 +83,7 @@ class Parsed:
     topics: list[Item[Topic]] = field(default_factory=list)
     rights: list[Item[RightsInfo]] = field(default_factory=list)
     hours: Item[OpeningHours] | None = None
+    taxonomy: Item[TaxonomyMap] | None = None
     problems: list[Problem] = field(default_factory=list)
 
     def shown(self, path: Path) -> str:
@@ -251,6 +260,20 @@ def _read_hours(parsed: Parsed) -> None:
     parsed.hours = Item(m, doc, file)
 
 
+def _read_taxonomy(parsed: Parsed, path: Path) -> None:
+    """The HSDS import's taxonomy map (optional); its categories are checked later."""
+    if not path.exists():
+        return
+    doc = _load(parsed, path)
+    if doc is None:
+        return
+    file = parsed.shown(path)
+    try:
+        parsed.taxonomy = Item(_validate(TaxonomyMap, doc, file), doc, file)
+    except _Invalid as exc:
+        parsed.problems.extend(exc.problems)
+
+
 def parse_dir(root: Path) -> Parsed:
     """Read the content folder at ``root``; problems are collected, never raised."""
     parsed = Parsed(root=root)
@@ -260,8 +283,9 @@ def parse_dir(root: Path) -> Parsed:
     _read_texts(parsed)
     res_dir = root / "resources"
     _read_categories(parsed, res_dir / "categories.yaml")
+    _read_taxonomy(parsed, res_dir / TAXONOMY_FILE)
     for path in sorted(res_dir.glob("*.yaml")):
-        if path.name != "categories.yaml":
+        if path.name not in ("categories.yaml", TAXONOMY_FILE):
             parsed.resources.extend(_items(parsed, Resource, path, "resources"))
     for path in sorted((root / "topics").glob("*.yaml")):
         parsed.topics.extend(_items(parsed, Topic, path, "topics"))
