@@ -21,6 +21,7 @@ from flows.content.check import phone_ok
 from flows.content.hours import zone
 from flows.content.hsds.read import Service, Slot, Term
 from flows.content.models import Resource
+from flows.content.us_states import STATES
 
 FIELDS = (
     "name", "kind", "description", "categories", "serves", "contact", "hours",
@@ -39,20 +40,7 @@ _LANGS = {
     "kor": "ko", "arabic": "ar", "ara": "ar", "russian": "ru", "rus": "ru", "french": "fr",
     "fra": "fr", "haitian creole": "ht", "hat": "ht", "portuguese": "pt", "por": "pt",
 }
-_STATES = {
-    "alabama": "AL", "alaska": "AK", "arizona": "AZ", "arkansas": "AR", "california": "CA",
-    "colorado": "CO", "connecticut": "CT", "delaware": "DE", "district of columbia": "DC",
-    "florida": "FL", "georgia": "GA", "hawaii": "HI", "idaho": "ID", "illinois": "IL",
-    "indiana": "IN", "iowa": "IA", "kansas": "KS", "kentucky": "KY", "louisiana": "LA",
-    "maine": "ME", "maryland": "MD", "massachusetts": "MA", "michigan": "MI",
-    "minnesota": "MN", "mississippi": "MS", "missouri": "MO", "montana": "MT",
-    "nebraska": "NE", "nevada": "NV", "new hampshire": "NH", "new jersey": "NJ",
-    "new mexico": "NM", "new york": "NY", "north carolina": "NC", "north dakota": "ND",
-    "ohio": "OH", "oklahoma": "OK", "oregon": "OR", "pennsylvania": "PA",
-    "rhode island": "RI", "south carolina": "SC", "south dakota": "SD", "tennessee": "TN",
-    "texas": "TX", "utah": "UT", "vermont": "VT", "virginia": "VA", "washington": "WA",
-    "west virginia": "WV", "wisconsin": "WI", "wyoming": "WY", "puerto rico": "PR",
-}
+_STATES = {name.lower(): code for code, name in STATES.items()}
 _CODES = {*_STATES.values(), "EX"}  # EX: the fictional example state
 _NATIONAL = {"national", "nationwide", "united states", "usa", "us", "u.s."}
 _COUNTY = re.compile(r"^(.+?\b(?:county|parish|borough))\s*,\s*(.+)$", re.IGNORECASE)
