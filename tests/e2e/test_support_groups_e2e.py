@@ -27,6 +27,11 @@ ES_GROUP = "example-parent-group-es"
 JOB = "meeting_reminder"
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture
 def line_overrides() -> dict[str, Any]:
     return {"demo": True}  # the example groups are demo-only
