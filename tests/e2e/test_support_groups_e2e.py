@@ -179,3 +179,17 @@ async def test_stop_and_forget_cancel_the_reminder(line: Line) -> None:
     async with line.runtime.db.read() as s:
         left = await s.scalar(select(func.count()).select_from(Job).where(Job.kind == JOB))
     assert left == 0
+
+
+async def test_a_domestic_violence_crisis_cancels_a_reminder_set_before_it(line: Line) -> None:
+    """Someone may be reading their phone: a message from us, however neutral, is a risk
+    they did not know about when they asked for it."""
+    parent = line.parent(9704)
+    await groups_shown(line, parent, "en")
+    remind = t(line, "parent.buttons.remind_meeting")
+    press_on(line, parent, group_message(line, parent, EN_GROUP, "en"), remind)
+    await parent.reads("I'll send a short reminder on")
+    assert len(await pending(line, 9704)) == 1
+    parent.says("he choked me last night and im scared to go home")
+    await parent.reads(t(line, "crisis.domestic_violence")[:40])
+    assert await pending(line, 9704) == []
