@@ -61,6 +61,26 @@ class CancelCheckins:
 
 
 @dataclass(frozen=True, slots=True)
+class ScheduleMeetingReminder:
+    """Remind the parent the day before a support group's meeting (they pressed the button).
+
+    Delivered at ``due_at`` as ``internal={"job": "meeting_reminder", "resource": ...,
+    "at": <meeting start, ISO>}``; one pending reminder per group and parent.
+    """
+
+    resource_id: str
+    meeting_at: datetime
+    due_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CancelMeetingReminders:
+    """Drop the parent's pending meeting reminders: one group's, or all (``None``, /stop)."""
+
+    resource_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ForgetConfirmed:
     """The parent confirmed /forget: delete what the line stores about them."""
 
@@ -102,6 +122,8 @@ Effect = (
     | SetRegion
     | ScheduleCheckin
     | CancelCheckins
+    | ScheduleMeetingReminder
+    | CancelMeetingReminders
     | ForgetConfirmed
     | ResourcesShared
     | TopicChosen

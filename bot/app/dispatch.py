@@ -22,6 +22,7 @@ from flows.callbacks import decode
 from flows.content.models import Region
 from flows.events import AnswerCallback, Inbound, LeaveChat, SendText
 from flows.parent import flow as parent_flow
+from flows.parent.groups import JOB as MEETING_JOB
 from flows.safety import Assessment, ask, assess, assess_window
 from flows.safety.response import crisis_reply
 from handoff import api as handoff
@@ -209,6 +210,8 @@ async def crisis(ctx: Ctx, parent: Parent, ev: Inbound, a: Assessment) -> None:
         parent.no_checkin = True
         parent.flow_data = {**parent.flow_data, "no_checkin": True}
         await ctx.cancel_jobs(kind="checkin", parent_id=parent.id)
+        # Set before they told us someone may be watching: only one asked for since stays.
+        await ctx.cancel_jobs(kind=MEETING_JOB, parent_id=parent.id)
     await ctx.audit("system", "crisis_detected", pseudonym=parent.pseudonym, category=category,
                     evidence=list(a.evidence))  # handoff.escalate_crisis counts the escalation
     before = await handoff.open_conversation(ctx, parent)
@@ -272,10 +275,12 @@ async def _internal(ctx: Ctx, payload: dict[str, Any]) -> None:
     if job.startswith("h."):
         await handoff.internal_job(ctx, job, payload)
         return
-    if job == "checkin":
+    if job in ("checkin", MEETING_JOB):
         parent_id = payload.get("parent_id")
         parent = await ctx.session.get(Parent, parent_id) if parent_id is not None else None
-        if parent is None or parent.unreachable or parent.no_checkin:
+        if parent is None or parent.unreachable:
+            return
+        if job == "checkin" and parent.no_checkin:
             return
         conv = await handoff.open_conversation(ctx, parent)
         ev = Inbound(kind="internal", chat_id=parent.chat_id, user_id=parent.tg_user_id,

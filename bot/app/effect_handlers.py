@@ -12,9 +12,10 @@ from typing import Any
 
 from bot.app import parents as parents_mod
 from core.context import Ctx
-from core.storage.models import Parent
+from core.storage.models import Job, Parent
 from flows.effects import (
     CancelCheckins,
+    CancelMeetingReminders,
     Effect,
     ForgetConfirmed,
     LanguageChanged,
@@ -23,10 +24,12 @@ from flows.effects import (
     RequestPeer,
     ResourcesShared,
     ScheduleCheckin,
+    ScheduleMeetingReminder,
     SetRegion,
     TopicChosen,
 )
 from flows.events import Inbound
+from flows.parent.groups import JOB as MEETING_JOB
 from flows.parent.machine import HANDED_OFF
 from handoff import api as handoff
 
@@ -61,6 +64,28 @@ async def cancel_checkins(ctx: Ctx, parent: Parent, effect: CancelCheckins) -> N
     await ctx.cancel_jobs(kind="checkin", parent_id=parent.id)
 
 
+async def _pending_reminders(ctx: Ctx, parent: Parent, resource_id: str | None) -> list[Job]:
+    jobs = await ctx.pending_jobs(MEETING_JOB, parent.chat_id)
+    return [j for j in jobs if j.parent_id == parent.id
+            and (resource_id is None or (j.payload or {}).get("resource") == resource_id)]
+
+
+async def schedule_meeting_reminder(ctx: Ctx, parent: Parent,
+                                    effect: ScheduleMeetingReminder) -> None:
+    """One pending reminder per group: pressing the button twice still sends one."""
+    for job in await _pending_reminders(ctx, parent, effect.resource_id):
+        job.done_at = ctx.now
+    await ctx.schedule(MEETING_JOB, effect.due_at, chat_id=parent.chat_id, parent_id=parent.id,
+                       payload={"resource": effect.resource_id,
+                                "at": effect.meeting_at.isoformat()})
+
+
+async def cancel_meeting_reminders(ctx: Ctx, parent: Parent,
+                                   effect: CancelMeetingReminders) -> None:
+    for job in await _pending_reminders(ctx, parent, effect.resource_id):
+        job.done_at = ctx.now
+
+
 async def forget_confirmed(ctx: Ctx, parent: Parent, effect: ForgetConfirmed) -> None:
     await handoff.forget_parent(ctx, parent)
     await parents_mod.forget_parent(ctx, parent)
@@ -93,6 +118,8 @@ EFFECT_HANDLERS: dict[type[Any], EffectHandler] = {
     SetRegion: set_region,
     ScheduleCheckin: schedule_checkin,
     CancelCheckins: cancel_checkins,
+    ScheduleMeetingReminder: schedule_meeting_reminder,
+    CancelMeetingReminders: cancel_meeting_reminders,
     ForgetConfirmed: forget_confirmed,
     ResourcesShared: resources_shared,
     TopicChosen: topic_chosen,

@@ -51,6 +51,10 @@ def phone_ok(value: str) -> bool:
     return not formatted and len(digits) in (3, 5, 6)
 
 
+# A button's data is at most 64 bytes: "mr|<id>|<8-character signature>".
+MAX_REMINDABLE_ID = 52
+
+
 def _langs(
     problems: list[Problem], item: Item[Any], field: str, value: Any, langs: list[str]
 ) -> None:
@@ -309,6 +313,15 @@ def _check_resource(
         )
     for field in ("name", "description", "cost", "schedule"):
         _langs(problems, item, field, getattr(r, field), parsed.languages)
+    if r.meetings is not None:
+        _langs(problems, item, "meetings", r.meetings.join, parsed.languages)
+        if len(r.id.encode()) > MAX_REMINDABLE_ID:
+            problems.append(Problem(
+                item.file, item.line("id"),
+                f'"{r.id}" is too long for a "remind me" button: keep group ids to '
+                f"{MAX_REMINDABLE_ID} characters",
+                "warning",
+            ))
     _dates(problems, item, r.verified_on, max_age, today)
 
 

@@ -90,11 +90,44 @@ class Hours(_Model):
         )
 
 
+class BiweeklyMeeting(_Model):
+    """Every other week: ``first`` is one date the group meets (it sets the fortnight)."""
+
+    first: date
+    time: HoursRange
+
+
+class MonthlyMeeting(_Model):
+    """Once a month on the ``week``-th ``day`` ("2nd Tuesday"); ``week: -1`` is the last."""
+
+    week: Literal[1, 2, 3, 4, -1]
+    day: Weekday
+    time: HoursRange
+
+
 class Meetings(_Model):
-    """When a support group meets (weekly slots in one time zone)."""
+    """When a support group meets, in one time zone: weekly slots, every other week, or
+    monthly ("2nd Tuesday"). US federal holidays are skipped unless ``skip_holidays`` is
+    false; ``skipped_dates`` are extra dates with no meeting. ``join`` says how to join
+    (call first for the address, the video link is sent by text, ...)."""
 
     timezone: TimeZoneName
-    weekly: dict[Weekday, list[HoursRange]]
+    weekly: dict[Weekday, list[HoursRange]] = Field(default_factory=dict)
+    biweekly: list[BiweeklyMeeting] = Field(default_factory=list)
+    monthly: list[MonthlyMeeting] = Field(default_factory=list)
+    skip_holidays: bool = True
+    skipped_dates: list[date] = Field(default_factory=list)
+    join: LangText | None = None
+
+    @model_validator(mode="after")
+    def _has_a_rule(self) -> Meetings:
+        if not (self.weekly or self.biweekly or self.monthly):
+            raise ValueError(
+                'meetings: add weekly (e.g. {wed: ["18:30-20:00"]}), biweekly '
+                '([{first: 2026-12-02, time: "18:30-20:00"}]) or monthly '
+                '([{week: 2, day: tue, time: "18:30-20:00"}])'
+            )
+        return self
 
 
 class CountyRef(_Model):
@@ -277,12 +310,14 @@ TAXONOMY_FILE = "hsds-taxonomy.yaml"
 
 __all__ = [
     "WEEKDAYS",
+    "BiweeklyMeeting",
     "Category",
     "Contact",
     "CountyRef",
     "Hours",
     "LangText",
     "Meetings",
+    "MonthlyMeeting",
     "OpeningHours",
     "Region",
     "Resource",

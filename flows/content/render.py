@@ -13,10 +13,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from flows.content.hours import WEEKDAYS, Schedule
+from flows.content.meetings import next_meetings
 from flows.content.models import Contact, Resource
 
 if TYPE_CHECKING:
     from flows.content.content import Content
+
+MONTHS: tuple[str, ...] = (
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 
 REQUIRED_TEXTS: tuple[str, ...] = (
     "resources.none_found",
@@ -45,6 +49,17 @@ REQUIRED_TEXTS: tuple[str, ...] = (
     "resources.format.in_person",
     "resources.format.online",
     "resources.format.both",
+    *(f"resources.months.{m}" for m in MONTHS),
+    "resources.meeting.next",
+    "resources.meeting.none",
+    "resources.meeting.when",
+    "resources.meeting.at",
+    "resources.meeting.at_one",
+    "resources.meeting.time",
+    "resources.meeting.am",
+    "resources.meeting.pm",
+    "resources.meeting.group_language",
+    "resources.meeting.join",
 )
 
 
@@ -67,6 +82,57 @@ def _day_label(content: Content, when: datetime, now: datetime, lang: str) -> st
     if days == 1:
         return content.text("resources.days.tomorrow", lang)
     return content.text(f"resources.days.{WEEKDAYS[when.weekday()]}", lang)
+
+
+def zone_label(content: Content, tz_name: str, lang: str) -> str:
+    """The words for a time zone ("Pacific", "del Pacífico"), or its IANA name."""
+    return _zone_label(content, tz_name, lang)
+
+
+def at_time(content: Content, when: datetime, lang: str) -> str:
+    """ "at 7:00 pm" / "a las 7:00 p. m." for ``when`` in its own zone (12-hour clock,
+    the one US parents read in both languages; Spanish says "a la" for one o'clock)."""
+    hour = when.hour % 12 or 12
+    ampm = content.text("resources.meeting." + ("am" if when.hour < 12 else "pm"), lang)
+    clock = content.text("resources.meeting.time", lang, hour=str(hour),
+                         minute=f"{when.minute:02d}", ampm=ampm)
+    return content.text("resources.meeting.at_one" if hour == 1 else "resources.meeting.at",
+                        lang, time=clock)
+
+
+def meeting_when(content: Content, when: datetime, lang: str) -> str:
+    """ "Wednesday, December 9 at 6:30 pm" / "el miércoles 9 de diciembre a las 6:30 p. m."."""
+    return content.text(
+        "resources.meeting.when",
+        lang,
+        weekday=content.text(f"resources.days.{WEEKDAYS[when.weekday()]}", lang),
+        month=content.text(f"resources.months.{MONTHS[when.month - 1]}", lang),
+        day=str(when.day),
+        at=at_time(content, when, lang),
+    )
+
+
+def meeting_lines(content: Content, r: Resource, lang: str, now: datetime) -> list[str]:
+    """A group's next meeting in its own zone, its language and how to join."""
+    m = r.meetings
+    if m is None:
+        return []
+    nxt = next_meetings(m, now)
+    if nxt:
+        lines = [content.text("resources.meeting.next", lang,
+                              when=meeting_when(content, nxt[0].start, lang),
+                              zone=zone_label(content, m.timezone, lang))]
+    else:
+        lines = [content.text("resources.meeting.none", lang)]
+    code = r.group_language
+    if code:
+        key = f"resources.language_names.{code}"
+        name = content.text(key, lang) if content.has_text(key, "en") else code
+        lines.append(content.text("resources.meeting.group_language", lang, language=name))
+    join = _pick(content, m.join, lang)
+    if join:
+        lines.append(content.text("resources.meeting.join", lang, join=join))
+    return lines
 
 
 def _hhmm(when: datetime) -> str:
@@ -164,6 +230,7 @@ def render_resource(
         lines.append(
             content.text("resources.meets", lang, schedule=sched) + (f" ({fmt})" if fmt else "")
         )
+    lines += meeting_lines(content, r, lang, now)
     names = [
         content.text(f"resources.language_names.{code}", lang)
         if content.has_text(f"resources.language_names.{code}", "en")

@@ -17,7 +17,9 @@ from flows.effects import (
     ResourcesShared,
     SetRegion,
 )
+from flows.events import Button
 from flows.parent import machine as m
+from flows.parent.groups import remind_button
 from flows.parent.offers import _after_resources_buttons, _peer_button
 from flows.parent.regions import Place, parse_place, place_for_location, place_in_state
 from flows.safety.response import crisis_reply
@@ -206,19 +208,32 @@ def _share_resources(ctx: _Ctx, *, offer_peer: bool) -> None:
     def render(items: list[Resource]) -> list[str]:
         return [ctx.content.render_resource(r, ctx.lang, ctx.now) for r in items]
 
+    # A group with an upcoming meeting is a message of its own, its reminder button under it.
+    remindable = [(g, b) for g in groups if (b := remind_button(ctx, g)) is not None]
+    plain_groups = [g for g in groups if all(g is not x for x, _ in remindable)]
     blocks = [
         ("parent.resources.intro", render(services)),
-        ("parent.resources.groups_intro", render(groups)),
+        ("parent.resources.groups_intro", render(plain_groups)),
         ("parent.resources.rights_intro", [_rights_text(ctx, x) for x in rights]),
     ]
     if not shown and not rights:
         ctx.say("parent.resources.none")
     for heading, items in blocks:
+        if heading == "parent.resources.rights_intro":
+            _send_remindable(ctx, remindable, headed=bool(plain_groups))
         if items:
             for chunk in _chunks([ctx.text(heading), *items]):
                 ctx.send(chunk)
     if offer_peer:
         ctx.say("parent.resources.after", buttons=_after_resources_buttons(ctx))
+
+
+def _send_remindable(ctx: _Ctx, items: list[tuple[Resource, Button]], *, headed: bool) -> None:
+    for i, (group, button) in enumerate(items):
+        text = ctx.content.render_resource(group, ctx.lang, ctx.now)
+        if i == 0 and not headed:
+            text = f"{ctx.text('parent.resources.groups_intro')}\n\n{text}"
+        ctx.send(text[:MAX_MESSAGE], [[button]])
 
 
 def _rights_text(ctx: _Ctx, info: RightsInfo) -> str:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from flows.effects import (
     CancelCheckins,
+    CancelMeetingReminders,
     ForgetConfirmed,
     LanguageChanged,
     LeaveQueue,
@@ -46,7 +47,7 @@ def _cmd_language(ctx: _Ctx) -> None:
 def _cmd_stop(ctx: _Ctx) -> None:
     if ctx.snap.in_handoff:
         ctx.effects.append(LeaveQueue())
-    ctx.effects.append(CancelCheckins())
+    ctx.effects += [CancelCheckins(), CancelMeetingReminders()]
     ctx.reset()
     ctx.fire("stop")
     ctx.say("parent.stop")

@@ -34,6 +34,7 @@ from flows.callbacks import decode, encode
 from flows.content import Content, Region, Topic
 from flows.effects import Effect
 from flows.events import Action, AnswerCallback, Button, Inbound, SendText
+from flows.parent import groups
 from flows.parent import machine as m
 from flows.parent.access import (
     _btn_finish,
@@ -250,7 +251,7 @@ def _callback(ctx: _Ctx) -> None:
     if cb is None:
         ctx.say("common.expired_button")
         return
-    if ctx.snap.in_handoff and cb.action not in ("lang", "fg"):
+    if ctx.snap.in_handoff and cb.action not in ("lang", "fg", groups.REMIND, groups.UNREMIND):
         return  # old buttons do nothing while a peer has the conversation
     handler = _BUTTONS.get(cb.action)
     if handler is None or not handler(ctx, cb.arg):
@@ -270,6 +271,8 @@ _BUTTONS = {
     "ok": _btn_finish,
     "lang": _btn_language,
     "fg": _btn_forget,
+    groups.REMIND: groups._btn_remind,
+    groups.UNREMIND: groups._btn_unremind,
 }
 
 
@@ -358,5 +361,7 @@ def _internal(ctx: _Ctx) -> None:
                 [_peer_button(ctx)],
             ],
         )
+    elif job == groups.JOB:
+        groups.reminder_due(ctx)
     elif job == "handoff_ended":
         ctx.fire("handoff_ended")  # the handoff part says goodbye; we just listen again

@@ -460,3 +460,20 @@ async def test_a_refused_content_reload_shows_on_the_dashboard_and_in_metrics(
     assert "content/resources/county-x.yaml:14: phone &#34;555-12&#34;" in html
     async with http.get(_ops(line) + "/metrics") as r:
         assert "\nparentline_content_reload_errors 1\n" in await r.text()
+
+
+async def test_content_page_shows_verification_age_due_resources_and_topic_gaps(
+        line: LineRuntime, fake_tg: FakeTelegram, http: aiohttp.ClientSession) -> None:
+    await login(line, fake_tg, http, COORD)
+    async with http.get(_base(line) + "/dashboard/content") as r:
+        assert r.status == 200
+        assert "default-src 'none'" in r.headers["Content-Security-Policy"]
+        html = await r.text()
+    for section in ('id="verification-age"', 'id="due-recheck"', 'id="coverage-gaps"'):
+        assert section in html
+    gaps = html[html.index('id="coverage-gaps"'):]
+    assert "Your own mental health or recovery" in gaps
+    assert "Example County, EX (example)" in gaps
+    assert "Raising a relative&#39;s child" in gaps  # autoescaped
+    ages = html[html.index('id="verification-age"'):html.index('id="due-recheck"')]
+    assert "under 3 months" in ages and "over a year" in ages

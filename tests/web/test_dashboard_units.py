@@ -83,3 +83,39 @@ def test_gauge_lines() -> None:
     text = gauge("x_total", "Things.", [({}, 3), ({"a": 'q"uo\\te'}, 1.5)])
     assert text == ('# HELP x_total Things.\n# TYPE x_total gauge\nx_total 3\n'
                     'x_total{a="q\\"uo\\\\te"} 1.5\n')
+
+
+def test_coverage_bands_due_list_and_topic_gaps_from_shipped_content() -> None:
+    from pathlib import Path
+
+    from bot.web.dashboard.coverage import content_coverage
+    from flows.content import load_content
+
+    content = load_content(Path(__file__).parents[2] / "content")
+    verified = {r.verified_on for r in content.resources}
+    newest = max(verified)
+    fresh = content_coverage(content, 365, newest)
+    assert fresh.ages[0].count == len(content.resources)
+    assert fresh.due == ()
+
+    # Eleven and a half months later, everything verified on `newest` comes due.
+    later = newest + timedelta(days=350)
+    cov = content_coverage(content, 365, later)
+    assert [b.label for b in cov.ages] == [
+        "under 3 months", "3 to 6 months", "6 to 12 months", "over a year"]
+    assert cov.ages[0].count == cov.ages[1].count == 0
+    assert cov.ages[2].count + cov.ages[3].count == len(content.resources)
+    group = content.resource("example-parent-group-en")
+    assert group is not None
+    due = {d.id: d for d in cov.due}
+    expected = (group.verified_on + timedelta(days=365) - later).days
+    assert 0 <= expected <= 30 and due[group.id].days_left == expected
+    assert not due[group.id].overdue
+    overdue = content_coverage(content, 300, later).due
+    assert all(d.overdue for d in overdue if d.verified_on == newest)
+
+    gaps = {g.topic_id: g.regions for g in cov.gaps}
+    # Example County has a food bank but no local mental-health resource.
+    assert "Example County, EX (example)" in gaps["parent-mental-health"]
+    assert "Example County, EX (example)" not in gaps.get("money-housing-food", ())
+    assert all(r.endswith("(example)") for regions in gaps.values() for r in regions)

@@ -17,6 +17,7 @@ from aiohttp import web
 from bot.web.dashboard import data
 from bot.web.dashboard.auth import COOKIE_NAME, issued_in_time, make_cookie, read_cookie
 from bot.web.dashboard.content_status import content_status
+from bot.web.dashboard.coverage import content_coverage
 from bot.web.dashboard.login import consume_token
 from bot.web.dashboard.templating import page, security_headers
 from core.storage.models import AuditEntry, Staff
@@ -160,8 +161,10 @@ async def content(request: web.Request) -> web.Response:
         return staff
     await audit(request, staff, "dashboard_view", page="content")
     rt = _rt(request)
-    status = content_status(rt.content, rt.settings.resource_max_age_days, _now().date())
-    return page("content.html.j2", **_base(staff, "content"), c=status)
+    max_age, today = rt.settings.resource_max_age_days, _now().date()
+    status = content_status(rt.content, max_age, today)
+    coverage = content_coverage(rt.content.current, max_age, today)
+    return page("content.html.j2", **_base(staff, "content"), c=status, cov=coverage)
 
 
 def _cell(value: str) -> str:
