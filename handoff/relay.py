@@ -359,8 +359,8 @@ async def edit_from_staff(ctx: Ctx, staff: Staff, ev: Inbound) -> None:
     as it reads when it is sent. An edit that cannot be carried (a caption, the copy gone,
     the conversation over, or words the clinical-advice nudge would hold) is said so.
     """
-    if ev.message_id is None:
-        return
+    if ev.message_id is None or (ev.text or "").startswith("/"):
+        return  # a command typed again is not a message to the parent
     held = await ctx.session.scalar(select(HeldMessage.id).where(
         HeldMessage.staff_id == staff.tg_user_id, HeldMessage.message_id == ev.message_id,
         HeldMessage.resolved_at.is_(None)).limit(1))
