@@ -261,7 +261,8 @@ async def internal_job(ctx: Ctx, kind: str, payload: dict[str, Any]) -> None:
     if kind in timers.KINDS:
         await timers.run(ctx, kind, payload or {})
     elif kind == albums.FLUSH_JOB:
-        await relay.flush_album(ctx, int((payload or {}).get("conv", 0)))
+        side: albums.Side = "staff" if (payload or {}).get("side") == "staff" else "parent"
+        await relay.flush_album(ctx, int((payload or {}).get("conv", 0)), side)
 
 
 async def album_item(ctx: Ctx, conv: Conversation, ev: Inbound) -> None:

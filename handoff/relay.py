@@ -70,14 +70,19 @@ async def from_parent(ctx: Ctx, parent: Parent, conv: Conversation, ev: Inbound)
     await _to_specialist(ctx, parent, conv, (ev.message_id,))
 
 
-async def flush_album(ctx: Ctx, conv_id: int) -> None:
-    """Copy the album the parent sent to their specialist, as one album."""
-    taken = await albums.take(ctx, conv_id)
+async def flush_album(ctx: Ctx, conv_id: int, side: albums.Side = "parent") -> None:
+    """Copy an album to the other side, as one album."""
+    taken = await albums.take(ctx, conv_id, side)
     if taken is None:
         return
     conv, ids = taken
     if conv.status != "active" or conv.specialist_id is None:
         return  # ended or moved meanwhile; the items were screened and are in the inbox
+    if side == "staff":
+        staff = await ctx.session.get(Staff, conv.specialist_id)
+        if staff is not None:  # the specialist it was sent by (a transfer ends the batch)
+            await deliver(ctx, staff, conv, staff.tg_user_id, tuple(ids))
+        return
     parent = await ctx.session.get(Parent, conv.parent_id)
     if parent is not None:
         await _to_specialist(ctx, parent, conv, tuple(ids))
@@ -162,23 +167,22 @@ async def _link_in_flight(ctx: Ctx, staff: Staff, reply_to: int) -> bool:
 
 
 async def deliver(
-    ctx: Ctx, staff: Staff, conv: Conversation, from_chat: int, message_id: int
+    ctx: Ctx, staff: Staff, conv: Conversation, from_chat: int, message_id: int | tuple[int, ...]
 ) -> None:
-    """Copy the specialist's message to the parent; note the first response time."""
+    """Copy the specialist's message (or album) to the parent; note the first response."""
     parent = await queries.parent_of(ctx.session, conv)
     if parent is None or parent.unreachable:
         staff_say(
             ctx, staff, "staff.parent_unreachable", who=parent_label(ctx, parent, staff_lang(staff))
         )
         return
-    ctx.send(
-        CopyMessage(
-            chat_id=parent.chat_id,
-            from_chat_id=from_chat,
-            message_id=message_id,
-            meta={"conversation": conv.id},
-        )
-    )
+    ids = message_id if isinstance(message_id, tuple) else (message_id,)
+    if len(ids) == 1:
+        ctx.send(CopyMessage(chat_id=parent.chat_id, from_chat_id=from_chat,
+                             message_id=ids[0], meta={"conversation": conv.id}))
+    else:
+        ctx.send(CopyMessages(chat_id=parent.chat_id, from_chat_id=from_chat,
+                              message_ids=ids, meta={"conversation": conv.id}))
     if conv.first_response_at is None:
         conv.first_response_at = ctx.now
     await waiting.answered(ctx, parent, conv)
@@ -268,6 +272,9 @@ async def from_staff(ctx: Ctx, staff: Staff, ev: Inbound) -> None:
             await ctx.session.flush()
             await ask_which(ctx, staff, held, active)
             return
+    if ev.media_group_id is not None and not (clinical and _nudge_applies(ctx, conv)):
+        await albums.add(ctx, conv, ev, "staff")  # copied to the parent as one album
+        return
     await send_or_nudge(ctx, staff, conv, ev, clinical)
 
 

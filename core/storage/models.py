@@ -269,8 +269,8 @@ class Conversation(Base):
     last_position_told: Mapped[int | None] = mapped_column(Integer)
     consult_staff_id: Mapped[int | None] = mapped_column(BigInteger)
     relay_batch: Mapped[list[str]] = mapped_column(default=list)  # a flood, relayed as one
-    # An album on its way to the specialist: its message ids, copied together shortly.
-    album_batch: Mapped[list[int] | None] = mapped_column(JSON, default=None)
+    # Albums on their way, by sender ("parent" / "staff"): message ids, copied together shortly.
+    album_batch: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     # Back at the front of the queue after /newpeer, a decline, a transfer or /offduty.
     front_of_queue: Mapped[bool] = mapped_column(Boolean, default=False)
     note_acked: Mapped[bool] = mapped_column(Boolean, default=False)  # "I'll pass it on" said once

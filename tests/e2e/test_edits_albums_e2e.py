@@ -131,6 +131,21 @@ async def test_an_album_reaches_the_specialist_as_one_album_and_is_no_flood(line
     assert sum(t(line, "handoff.media_notice")[:30] in x for x in parent.texts()) == 1
 
 
+async def test_a_specialists_album_reaches_the_parent_as_one_album(line: Line) -> None:
+    await with_peer(line, 1307, 7303)
+    line.fake.user_sends_album(7303, ["photo", "photo", "video"], caption="our group's flyer")
+
+    def album() -> list[dict[str, Any]]:
+        return [m for m in line.fake.messages_to(1307) if m["kind"] in ("photo", "video")]
+
+    await line.fake.wait_until(lambda: len(album()) == 3, 15)
+    items = album()
+    assert {m["method"] for m in items} == {"copyMessages"}
+    assert len({m["media_group_id"] for m in items}) == 1 and items[0]["media_group_id"]
+    assert [m["kind"] for m in items] == ["photo", "photo", "video"]
+    assert items[0]["text"] == "our group's flyer"
+
+
 async def test_an_album_outside_a_conversation_gets_one_answer(line: Line) -> None:
     parent = line.parent(1305)
     parent.says("/start")

@@ -4,8 +4,9 @@
 other items of an album are not counted as a flood nor answered one by one.
 ``parents.edit_noted_at``: when the parent was last told an edit is not re-read (at most
 once per ``bot.app.dispatch.EDIT_NOTE_EVERY``).
-``conversations.album_batch``: message ids of an album on its way to the specialist,
-copied together (``copyMessages``) once the album has arrived.
+``conversations.album_batch``: message ids of albums on their way, by sender
+(``{"parent": [...], "staff": [...]}``), copied together (``copyMessages``) once the album
+has arrived.
 
 Revision ID: 0008
 Revises: 0007
