@@ -113,6 +113,32 @@ def control_routes(fake: FakeTelegram) -> list[web.RouteDef]:
             chat_id=_opt_int(args, "chat_id"),
         )
 
+    async def send_location(args: dict[str, Any]) -> Any:
+        return fake.user_sends_location(
+            _int(args, "user_id"),
+            float(args["latitude"]),
+            float(args["longitude"]),
+            live_period=_opt_int(args, "live_period"),
+            chat_id=_opt_int(args, "chat_id"),
+        )
+
+    async def move(args: dict[str, Any]) -> Any:
+        return fake.user_moves(
+            _int(args, "user_id"),
+            _int(args, "message_id"),
+            float(args["latitude"]),
+            float(args["longitude"]),
+            chat_id=_opt_int(args, "chat_id"),
+        )
+
+    async def send_album(args: dict[str, Any]) -> Any:
+        return fake.user_sends_album(
+            _int(args, "user_id"),
+            [str(k) for k in args["kinds"]],
+            args.get("caption"),
+            chat_id=_opt_int(args, "chat_id"),
+        )
+
     async def press(args: dict[str, Any]) -> Any:
         return fake.user_presses(
             _int(args, "user_id"),
@@ -200,6 +226,9 @@ def control_routes(fake: FakeTelegram) -> list[web.RouteDef]:
         post("/_control/send", _json_route(send)),
         post("/_control/send_media", _json_route(send_media)),
         post("/_control/edit", _json_route(edit)),
+        post("/_control/send_location", _json_route(send_location)),
+        post("/_control/move", _json_route(move)),
+        post("/_control/send_album", _json_route(send_album)),
         post("/_control/press", _json_route(press)),
         post("/_control/group_message", _json_route(group_message)),
         post("/_control/add_bot_to_group", _json_route(add_bot_to_group)),

@@ -156,6 +156,30 @@ class FakeTelegram:
         """A user sends media; ``kind`` is one of ``state.MEDIA_KINDS`` (photo, voice ...)."""
         return self.world.user_sends_media(user_id, kind, caption, chat_id=chat_id).to_api()
 
+    def user_sends_location(
+        self, user_id: int, latitude: float, longitude: float, *,
+        live_period: int | None = None, chat_id: int | None = None,
+    ) -> dict[str, Any]:
+        """A user shares a location; with ``live_period`` a live one (see ``user_moves``)."""
+        return self.world.user_sends_location(
+            user_id, latitude, longitude, live_period=live_period, chat_id=chat_id).to_api()
+
+    def user_moves(
+        self, user_id: int, message_id: int, latitude: float, longitude: float, *,
+        chat_id: int | None = None,
+    ) -> dict[str, Any]:
+        """A live location moves: an ``edited_message`` with the new coordinates."""
+        return self.world.user_moves(user_id, message_id, latitude, longitude,
+                                     chat_id=chat_id).to_api()
+
+    def user_sends_album(
+        self, user_id: int, kinds: list[str], caption: str | None = None, *,
+        chat_id: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """A user sends an album: one ``message`` update per item, one ``media_group_id``."""
+        return [m.to_api() for m in self.world.user_sends_album(user_id, kinds, caption,
+                                                                chat_id=chat_id)]
+
     def user_edits(
         self, user_id: int, message_id: int, new_text: str, *, chat_id: int | None = None
     ) -> dict[str, Any]:

@@ -22,6 +22,9 @@ Method = Callable[[World, Params], Any]
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 CALLBACK_DATA_LIMIT = 64
+# telegram-bot-api/Client.cpp, fail_query_with_error: TDLib's MESSAGE_NOT_MODIFIED becomes
+# "Bad Request: message is not modified: specified new message content and reply markup
+# are exactly the same as a current content and reply markup of the message".
 _NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are "
     "exactly the same as a current content and reply markup of the message"
@@ -138,7 +141,10 @@ def _bot_message(world: World, params: Params) -> StoredMessage:
         raise bad_request("inline messages are not supported by the fake")
     chat = world.writable_chat(params.get("chat_id"))
     msg = world.message(chat.id, params.get("message_id"))
-    require(msg is not None, bad_request("message to edit not found"))
+    # telegram-bot-api/Client.cpp, check_message(..., "message to edit", ...): a message
+    # that does not exist fails with PSLICE() << message_type << " not found", that is
+    # "Bad Request: message to edit not found".
+    require(msg is not None and not msg.deleted, bad_request("message to edit not found"))
     assert msg is not None
     require(msg.from_bot, bad_request("message can't be edited"))
     return msg
@@ -323,6 +329,117 @@ def _copy(world: World, params: Params, *, forward: bool) -> StoredMessage:
 def copy_message(world: World, params: Params) -> Any:
     """Copy any non-service message between chats; Telegram answers only the new id."""
     return {"message_id": _copy(world, params, forward=False).message_id}
+
+
+def _message_ids(params: Params) -> list[int]:
+    """``message_ids`` checked as telegram-bot-api/Client.cpp ``get_message_ids`` does
+    (1..100 positive integers; its messages, lower-cased by ``fail_query_with_error``)."""
+    ids = params.get("message_ids")
+    if ids is None or ids == "":
+        raise bad_request("message identifiers are not specified")
+    if not isinstance(ids, list):
+        raise bad_request("expected an Array of message identifiers")
+    if len(ids) > 100:
+        raise bad_request("too many message identifiers specified")
+    out: list[int] = []
+    for mid in ids:
+        if isinstance(mid, str) and mid.lstrip("-").isdigit():
+            mid = int(mid)
+        if not isinstance(mid, int) or isinstance(mid, bool):
+            raise bad_request("message identifier must be a Number")
+        if mid <= 0:
+            raise bad_request("invalid message identifier specified")
+        out.append(mid)
+    if not out:
+        raise bad_request("message identifiers are not specified")
+    return out
+
+
+@method("copyMessages")
+def copy_messages(world: World, params: Params) -> Any:
+    """Copy several messages at once; an album's items stay one album (a new shared
+    ``media_group_id``). Answers their new ids in order, as Telegram does. Messages that
+    do not exist are skipped: telegram-bot-api/Client.cpp checks them with
+    ``check_messages(..., allow_empty=true, "message to forward", ...)``, which drops the
+    missing ones, so none found is an empty answer, not an error."""
+    chat = world.writable_chat(params.get("chat_id"))
+    source_chat = world.resolve_chat(params.get("from_chat_id"))
+    ids = _message_ids(params)
+    sources = [m for m in (world.message(source_chat.id, i) for i in sorted(set(ids)))
+               if m is not None and not m.deleted]
+    groups: dict[str, str] = {}
+    out = []
+    for source in sources:
+        require(not source.kind.startswith("new_chat"), bad_request("message can't be copied"))
+        group = None
+        if source.media_group_id is not None:
+            group = groups.setdefault(source.media_group_id, world.next_media_group_id())
+        copy = world.store(
+            chat,
+            sender=world.bot_user,
+            from_bot=True,
+            kind=source.kind,
+            text=source.text,
+            caption=None if params.get("remove_caption") else source.caption,
+            content=dict(source.content),
+            entities=source.entities,
+            copied_from=(source_chat.id, source.message_id),
+            media_group_id=group,
+            method="copyMessages",
+        )
+        out.append({"message_id": copy.message_id})
+    return out
+
+
+_ALBUM_KINDS = {"photo": "photo", "video": "video", "document": "document", "audio": "audio"}
+
+
+@method("sendMediaGroup")
+def send_media_group(world: World, params: Params) -> Any:
+    """Send 2-10 photos/videos (or documents, or audio) as one album; answers the
+    Messages. ``media`` is a JSON array of InputMedia (telegram-bot-api/Client.cpp
+    ``get_input_message_contents``: "Can't parse media JSON object", "Expected an Array of
+    InputMedia", "Can't parse InputMedia: ...")."""
+    chat = world.writable_chat(params.get("chat_id"))
+    media = params.get("media")
+    if isinstance(media, str):
+        raise bad_request("can't parse media JSON object")
+    require(isinstance(media, list), bad_request("expected an Array of InputMedia"))
+    assert isinstance(media, list)
+    # TDLib itself refuses other counts; its wording is not in Client.cpp, so the fake's
+    # description here is its own.
+    require(2 <= len(media) <= 10, bad_request("an album must have 2 to 10 items"))
+    kinds: list[str] = []
+    for item in media:
+        kind = _ALBUM_KINDS.get(str(item.get("type"))) if isinstance(item, dict) else None
+        if kind is None:
+            raise bad_request("can't parse InputMedia: media not found")
+        kinds.append(kind)
+    if not any(set(kinds) <= g for g in ({"photo", "video"}, {"document"}, {"audio"})):
+        # Client.cpp: MEDIA_GROUPED_INVALID
+        raise bad_request("can't use the media of the specified type in the album")
+    group = world.next_media_group_id()
+    out = []
+    for item, kind in zip(media, kinds, strict=True):
+        tag = world.next_file_tag()
+        file = {"file_id": str(item.get("media") or f"FAKE-bot-{kind}-{tag}"),
+                "file_unique_id": f"b{kind}{tag}"}
+        content: dict[str, Any] = {
+            kind: [{**file, "width": 800, "height": 800}] if kind == "photo" else file}
+        caption = item.get("caption")
+        msg = world.store(
+            chat,
+            sender=world.bot_user,
+            from_bot=True,
+            kind=kind,
+            caption=str(caption) if caption is not None else None,
+            content=content,
+            reply_to=_reply_to(world, chat, params),
+            media_group_id=group,
+            method="sendMediaGroup",
+        )
+        out.append(msg.to_api())
+    return out
 
 
 @method("forwardMessage")

@@ -151,6 +151,8 @@ class StoredMessage:
     deleted: bool = False
     copied_from: tuple[int, int] | None = None
     method: str | None = None
+    #: The album this message belongs to (Telegram: a string of digits, shared by its items).
+    media_group_id: str | None = None
     #: Position among the bot's messages to this chat (``messages_to`` index).
     index: int = -1
 
@@ -173,6 +175,8 @@ class StoredMessage:
             msg.update(self.content)
             if self.caption is not None:
                 msg["caption"] = self.caption
+        if self.media_group_id is not None:
+            msg["media_group_id"] = self.media_group_id
         if self.forward_origin is not None:
             msg["forward_origin"] = self.forward_origin
         if self.edit_date is not None:
@@ -210,6 +214,8 @@ class StoredMessage:
             "parse_mode": self.parse_mode,
             "copied_from": list(self.copied_from) if self.copied_from else None,
             "method": self.method,
+            "media_group_id": self.media_group_id,
+            "location": self.content.get("location"),
             "from_bot": self.from_bot,
             "date": self.date,
             "ts": self.ts,
@@ -548,6 +554,93 @@ class World:
         )
         self._deliver_user_message(user, chat, msg)
         return msg
+
+    def user_sends_location(
+        self,
+        user_id: int,
+        latitude: float,
+        longitude: float,
+        *,
+        live_period: int | None = None,
+        chat_id: int | None = None,
+    ) -> StoredMessage:
+        """A user shares a location; with ``live_period`` (seconds, 60..86400, or
+        0x7FFFFFFF for "until I stop") a live location, moved later by :meth:`user_moves`."""
+        user = self.user(user_id)
+        chat = self._user_chat(user, chat_id)
+        location: dict[str, Any] = {"latitude": latitude, "longitude": longitude}
+        if live_period is not None:
+            location["live_period"] = live_period
+        msg = self.store(chat, sender=user.as_user(), from_bot=False, kind="location",
+                         content={"location": location})
+        self._deliver_user_message(user, chat, msg)
+        return msg
+
+    def user_moves(
+        self,
+        user_id: int,
+        message_id: int,
+        latitude: float,
+        longitude: float,
+        *,
+        chat_id: int | None = None,
+    ) -> StoredMessage:
+        """A live location's new point: Telegram edits the location message and sends an
+        ``edited_message`` with the new coordinates (and ``live_period``, ``edit_date``)."""
+        user = self.user(user_id)
+        chat = self._user_chat(user, chat_id)
+        msg = self.message(chat.id, message_id)
+        if msg is None or msg.from_bot or (msg.sender or {}).get("id") != user_id:
+            raise KeyError(f"user {user_id} has no message {message_id} in chat {chat.id}")
+        location = dict(msg.content.get("location") or {})
+        if msg.kind != "location" or "live_period" not in location:
+            raise ValueError("only a live location moves")
+        location.update(latitude=latitude, longitude=longitude)
+        msg.content = {"location": location}
+        msg.edit_date = int(now_ts())
+        self.event("user_edit", chat_id=chat.id, message=msg.summary())
+        self.enqueue("edited_message", msg.to_api())
+        return msg
+
+    def user_sends_album(
+        self,
+        user_id: int,
+        kinds: list[str],
+        caption: str | None = None,
+        *,
+        chat_id: int | None = None,
+    ) -> list[StoredMessage]:
+        """A user sends 2-10 photos/videos (or documents, or audio) as one album.
+
+        As on Telegram, the bot gets one ``message`` update per item, each with the same
+        ``media_group_id``; a caption typed for the album rides on the first item."""
+        if not 2 <= len(kinds) <= 10:
+            raise ValueError("an album has 2 to 10 items")
+        allowed = ({"photo", "video"}, {"document"}, {"audio"})
+        if not any(set(kinds) <= group for group in allowed):
+            raise ValueError("an album mixes only photos and videos, or holds one other kind")
+        user = self.user(user_id)
+        chat = self._user_chat(user, chat_id)
+        group = self.next_media_group_id()
+        items = []
+        for i, kind in enumerate(kinds):
+            msg = self.store(
+                chat,
+                sender=user.as_user(),
+                from_bot=False,
+                kind=kind,
+                caption=caption if i == 0 else None,
+                content=media_content(kind, user, self.next_file_tag()),
+                media_group_id=group,
+            )
+            items.append(msg)
+        for msg in items:
+            self._deliver_user_message(user, chat, msg)
+        return items
+
+    def next_media_group_id(self) -> str:
+        """A new album id, digits as Telegram's are."""
+        return str(13000000000000000 + self.next_file_tag())
 
     def user_edits(
         self, user_id: int, message_id: int, new_text: str, *, chat_id: int | None = None

@@ -71,6 +71,13 @@ class Inbound:
     # new id (``migrate_to``), the one in the new supergroup the old id (``migrate_from``).
     migrate_to_chat_id: int | None = None
     migrate_from_chat_id: int | None = None
+    # A shared location's point ``(latitude, longitude)``: only the parent flow reads it,
+    # to find the nearest ZIP when it asked where they are; it is never stored.
+    location: tuple[float, float] | None = None
+    # A live location (``live_period``): its updates arrive as edits, never answered.
+    live: bool = False
+    # Telegram sends an album as one message per item, sharing this id.
+    media_group_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +108,18 @@ class CopyMessage:
     from_chat_id: int
     message_id: int
     reply_to_message_id: int | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class CopyMessages:
+    """Copy several messages at once (an album stays one album on the other side).
+
+    ``message_ids`` in increasing order, as the Bot API requires."""
+
+    chat_id: int
+    from_chat_id: int
+    message_ids: tuple[int, ...]
     meta: dict[str, Any] = field(default_factory=dict)
 
 
@@ -137,7 +156,8 @@ class LeaveChat:
     chat_id: int
 
 
-Action = SendText | CopyMessage | AnswerCallback | EditText | DeleteMessage | LeaveChat
+Action = (SendText | CopyMessage | CopyMessages | AnswerCallback | EditText | DeleteMessage
+          | LeaveChat)
 
 
 def chat_of(action: Action) -> int | None:

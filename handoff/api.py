@@ -14,8 +14,20 @@ from sqlalchemy import select
 from core.context import Ctx
 from core.storage.models import Conversation, Parent, Staff
 from flows.callbacks import decode
-from flows.events import AnswerCallback, Inbound
-from handoff import alerts, assign, coord, duty, ending, queries, queue, relay, support, timers
+from flows.events import RELAYABLE_MEDIA, AnswerCallback, Inbound
+from handoff import (
+    albums,
+    alerts,
+    assign,
+    coord,
+    duty,
+    ending,
+    queries,
+    queue,
+    relay,
+    support,
+    timers,
+)
 from handoff import buttons as B
 from handoff import transfer as xfer
 from handoff.speech import parent_label, staff_lang, staff_say
@@ -248,6 +260,17 @@ async def internal_job(ctx: Ctx, kind: str, payload: dict[str, Any]) -> None:
     """A job the handoff scheduled (``h.quiet``, ``h.stale``, ``h.shift``, ``h.idle``)."""
     if kind in timers.KINDS:
         await timers.run(ctx, kind, payload or {})
+    elif kind == albums.FLUSH_JOB:
+        side: albums.Side = "staff" if (payload or {}).get("side") == "staff" else "parent"
+        await relay.flush_album(ctx, int((payload or {}).get("conv", 0)), side)
+
+
+async def album_item(ctx: Ctx, conv: Conversation, ev: Inbound) -> None:
+    """The 2nd and later items of a parent's album: with a peer, they join the album on its
+    way to them (the first item already got whatever answer the album needed)."""
+    if (conv.status == "active" and conv.specialist_id is not None and ctx.settings.media_relay
+            and ev.media in RELAYABLE_MEDIA):
+        await albums.add(ctx, conv, ev)
 
 
 # --- staff -----------------------------------------------------------------------------------
@@ -266,7 +289,7 @@ async def staff_event(ctx: Ctx, staff: Staff, ev: Inbound) -> None:
     elif ev.kind in ("text", "media"):
         await _staff_message(ctx, staff, ev)
     elif ev.kind == "edited":
-        staff_say(ctx, staff, "staff.edit_not_relayed")
+        await relay.edit_from_staff(ctx, staff, ev)  # the parent's copy is edited too
 
 
 async def _staff_message(ctx: Ctx, staff: Staff, ev: Inbound) -> None:

@@ -14,10 +14,10 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from core.context import Ctx, NotReadyYet
-from core.storage.models import Conversation, HeldMessage, Parent, RelayLink, Staff
-from flows.events import RELAYABLE_MEDIA, CopyMessage, Inbound
+from core.storage.models import Conversation, HeldMessage, OutboxRow, Parent, RelayLink, Staff
+from flows.events import RELAYABLE_MEDIA, CopyMessage, CopyMessages, EditText, Inbound
+from handoff import albums, queries, waiting
 from handoff import buttons as B
-from handoff import queries, waiting
 from handoff.assign import link
 from handoff.speech import parent_label, staff_lang, staff_say
 
@@ -64,6 +64,34 @@ async def from_parent(ctx: Ctx, parent: Parent, conv: Conversation, ev: Inbound)
         if not parent.media_notice_given:
             parent.media_notice_given = True
             ctx.say(parent.chat_id, "handoff.media_notice", lang)
+    if ev.media_group_id is not None:
+        await albums.add(ctx, conv, ev)  # the album is copied as one, in a moment
+        return
+    await _to_specialist(ctx, parent, conv, (ev.message_id,))
+
+
+async def flush_album(ctx: Ctx, conv_id: int, side: albums.Side = "parent") -> None:
+    """Copy an album to the other side, as one album."""
+    taken = await albums.take(ctx, conv_id, side)
+    if taken is None:
+        return
+    conv, ids = taken
+    if conv.status != "active" or conv.specialist_id is None:
+        return  # ended or moved meanwhile; the items were screened and are in the inbox
+    if side == "staff":
+        staff = await ctx.session.get(Staff, conv.specialist_id)
+        if staff is not None:  # the specialist it was sent by (a transfer ends the batch)
+            await deliver(ctx, staff, conv, staff.tg_user_id, tuple(ids))
+        return
+    parent = await ctx.session.get(Parent, conv.parent_id)
+    if parent is not None:
+        await _to_specialist(ctx, parent, conv, tuple(ids))
+
+
+async def _to_specialist(ctx: Ctx, parent: Parent, conv: Conversation,
+                         message_ids: tuple[int, ...]) -> None:
+    """Copy one message, or an album's messages together, to the specialist."""
+    assert conv.specialist_id is not None
     staff = await ctx.session.get(Staff, conv.specialist_id)
     staff_chat = conv.specialist_id
     active = await queries.active_count(ctx.session, staff_chat)
@@ -71,14 +99,13 @@ async def from_parent(ctx: Ctx, parent: Parent, conv: Conversation, ev: Inbound)
         staff_say(ctx, staff, "staff.relay_from", who=parent_label(ctx, parent, staff_lang(staff)))
     row = link(ctx, conv, staff_chat)
     await ctx.session.flush()
-    ctx.send(
-        CopyMessage(
-            chat_id=staff_chat,
-            from_chat_id=parent.chat_id,
-            message_id=ev.message_id,
-            meta={"relay_link": row.id},
-        )
-    )
+    meta = {"relay_link": row.id}
+    if len(message_ids) == 1:
+        ctx.send(CopyMessage(chat_id=staff_chat, from_chat_id=parent.chat_id,
+                             message_id=message_ids[0], meta=meta))
+    else:
+        ctx.send(CopyMessages(chat_id=staff_chat, from_chat_id=parent.chat_id,
+                              message_ids=message_ids, meta=meta))
     conv.last_parent_msg_at = ctx.now
     conv.quiet_checked_at = None
     await ctx.cancel_jobs(kind=QUIET_JOB, parent_id=parent.id)
@@ -140,23 +167,22 @@ async def _link_in_flight(ctx: Ctx, staff: Staff, reply_to: int) -> bool:
 
 
 async def deliver(
-    ctx: Ctx, staff: Staff, conv: Conversation, from_chat: int, message_id: int
+    ctx: Ctx, staff: Staff, conv: Conversation, from_chat: int, message_id: int | tuple[int, ...]
 ) -> None:
-    """Copy the specialist's message to the parent; note the first response time."""
+    """Copy the specialist's message (or album) to the parent; note the first response."""
     parent = await queries.parent_of(ctx.session, conv)
     if parent is None or parent.unreachable:
         staff_say(
             ctx, staff, "staff.parent_unreachable", who=parent_label(ctx, parent, staff_lang(staff))
         )
         return
-    ctx.send(
-        CopyMessage(
-            chat_id=parent.chat_id,
-            from_chat_id=from_chat,
-            message_id=message_id,
-            meta={"conversation": conv.id},
-        )
-    )
+    ids = message_id if isinstance(message_id, tuple) else (message_id,)
+    if len(ids) == 1:
+        ctx.send(CopyMessage(chat_id=parent.chat_id, from_chat_id=from_chat,
+                             message_id=ids[0], meta={"conversation": conv.id}))
+    else:
+        ctx.send(CopyMessages(chat_id=parent.chat_id, from_chat_id=from_chat,
+                              message_ids=ids, meta={"conversation": conv.id}))
     if conv.first_response_at is None:
         conv.first_response_at = ctx.now
     await waiting.answered(ctx, parent, conv)
@@ -246,6 +272,9 @@ async def from_staff(ctx: Ctx, staff: Staff, ev: Inbound) -> None:
             await ctx.session.flush()
             await ask_which(ctx, staff, held, active)
             return
+    if ev.media_group_id is not None and not (clinical and _nudge_applies(ctx, conv)):
+        await albums.add(ctx, conv, ev, "staff")  # copied to the parent as one album
+        return
     await send_or_nudge(ctx, staff, conv, ev, clinical)
 
 
@@ -324,3 +353,47 @@ async def pending_held(ctx: Ctx, staff_id: int) -> list[HeldMessage]:
         )
     )
     return list(rows)
+
+
+# --- a specialist's edit -------------------------------------------------------------------
+
+
+async def edit_from_staff(ctx: Ctx, staff: Staff, ev: Inbound) -> None:
+    """A specialist edited a message they sent: the parent's copy is edited the same way.
+
+    The copy is found through its outbox row (``copyMessage`` from this chat and message,
+    kept at least two days with the copy's id). A held message needs nothing: it is copied
+    as it reads when it is sent. An edit that cannot be carried (a caption, the copy gone,
+    the conversation over, or words the clinical-advice nudge would hold) is said so.
+    """
+    if ev.message_id is None or (ev.text or "").startswith("/"):
+        return  # a command typed again is not a message to the parent
+    held = await ctx.session.scalar(select(HeldMessage.id).where(
+        HeldMessage.staff_id == staff.tg_user_id, HeldMessage.message_id == ev.message_id,
+        HeldMessage.resolved_at.is_(None)).limit(1))
+    if held is not None:
+        return
+    active = await queries.active_of(ctx.session, staff.tg_user_id)
+    chats: dict[int, Conversation] = {}
+    for c in active:
+        parent = await queries.parent_of(ctx.session, c)
+        if parent is not None and not parent.unreachable:
+            chats[parent.chat_id] = c
+    copy = None
+    if chats:
+        copy = (await ctx.session.execute(
+            select(OutboxRow.chat_id, OutboxRow.status, OutboxRow.message_id)
+            .where(OutboxRow.chat_id.in_(list(chats)), OutboxRow.method == "copyMessage",
+                   OutboxRow.params["from_chat_id"].as_integer() == staff.tg_user_id,
+                   OutboxRow.params["message_id"].as_integer() == ev.message_id)
+            .order_by(OutboxRow.id.desc()).limit(1))).first()
+    if copy is not None and copy.status == "pending" and ctx.may_wait:
+        raise NotReadyYet("the copy of the edited message is still on its way")
+    conv = chats.get(copy.chat_id) if copy is not None and copy.chat_id is not None else None
+    if (copy is None or copy.message_id is None or conv is None or ev.media is not None
+            or not ev.text
+            or (_nudge_applies(ctx, conv) and ctx.settings.specialist_nudge
+                and looks_clinical(ev.text, None))):
+        staff_say(ctx, staff, "staff.edit_not_relayed")
+        return
+    ctx.send(EditText(int(copy.chat_id), int(copy.message_id), ev.text))

@@ -11,6 +11,7 @@ Order for a parent's message:
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from bot.app import flood, staff_chat, staff_router
@@ -25,6 +26,7 @@ from flows.parent import flow as parent_flow
 from flows.parent.groups import JOB as MEETING_JOB
 from flows.safety import Assessment, ask, assess, assess_window
 from flows.safety.response import crisis_reply
+from handoff import albums
 from handoff import api as handoff
 from handoff.speech import parent_label, staff_lang, staff_say
 from handoff.unreachable import reachable_again
@@ -32,6 +34,7 @@ from handoff.unreachable import reachable_again
 log = logging.getLogger(__name__)
 
 HANDED_OFF = "handed_off"
+EDIT_NOTE_EVERY = timedelta(minutes=10)  # "I saw you edited" at most this often per parent
 # While a conversation is open, these belong to the handoff; other commands to the flow.
 HANDOFF_COMMANDS = frozenset({"end", "newpeer", "stop", "talk"})
 
@@ -88,7 +91,13 @@ async def parent_event(ctx: Ctx, ev: Inbound) -> None:
         return  # screened above; otherwise a blocked user gets silence until the block ends
 
     if ev.kind == "edited":
-        ctx.say(ev.chat_id, "common.edited_ignored", parent.lang)
+        _edited(ctx, parent, conv, ev)
+        return
+    if ev.kind in ("text", "media") and albums.more_of_album(parent, ev):
+        # The 2nd..10th photo of an album: one message to the parent, so no flood and
+        # no second answer; with a peer it joins the album on its way to them.
+        if conv is not None:
+            await handoff.album_item(ctx, conv, ev)
         return
 
     if ev.kind in ("text", "media") and flood.register(ctx, parent):
@@ -104,6 +113,20 @@ async def parent_event(ctx: Ctx, ev: Inbound) -> None:
         await handoff.parent_button(ctx, parent, ev)  # e.g. the survey after a conversation
         return
     await run_flow(ctx, parent, ev, assessment, in_handoff=conv is not None)
+
+
+def _edited(ctx: Ctx, parent: Parent, conv: Conversation | None, ev: Inbound) -> None:
+    """An edit is never re-read as a new message. A live location edits its message every
+    few seconds, so its edits get no answer at all; for others the parent is told so at
+    most once per :data:`EDIT_NOTE_EVERY` (a parent fixing typos hears it once)."""
+    if ev.live:
+        return
+    if parent.edit_noted_at is not None and ctx.now - parent.edit_noted_at < EDIT_NOTE_EVERY:
+        return
+    parent.edit_noted_at = ctx.now
+    active = conv is not None and conv.status == "active"
+    ctx.say(ev.chat_id, "handoff.edit_not_shown" if active else "common.edited_ignored",
+            parent.lang)
 
 
 def screen(ctx: Ctx, parent: Parent, text: str) -> Assessment:

@@ -51,8 +51,6 @@ STAFF_COMMANDS: dict[str, StaffCommand] = {
 
 async def staff_event(ctx: Ctx, staff: Staff, ev: Inbound) -> None:
     """A staff member's command, button or message (never screened: staff are not parents)."""
-    if ev.kind == "edited":
-        return  # an edit can't be un-sent to the parent; the specialist sends again
     if ev.kind != "command":
         await handoff.staff_event(ctx, staff, ev)
         return

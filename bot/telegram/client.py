@@ -111,6 +111,15 @@ async def call(bot: Bot, chat_id: int | None, method: str, params: dict[str, Any
                 reply_parameters=_reply(params),
             )
             return Outcome("sent", mid.message_id)
+        if method == "copyMessages":
+            # An album: copied together, it stays one album (copyMessage would split it).
+            # The first copy's id stands for the album (relay routing, replies).
+            ids = await bot.copy_messages(
+                chat_id=chat_id,  # type: ignore[arg-type]
+                from_chat_id=params["from_chat_id"],
+                message_ids=params["message_ids"],
+            )
+            return Outcome("sent", ids[0].message_id if ids else None)
         if method == "answerCallbackQuery":
             await bot.answer_callback_query(params["callback_query_id"], text=params.get("text"))
             return Outcome("sent")

@@ -17,6 +17,7 @@ from flows.events import (
     Action,
     AnswerCallback,
     CopyMessage,
+    CopyMessages,
     DeleteMessage,
     EditText,
     LeaveChat,
@@ -70,6 +71,10 @@ def serialize(action: Action) -> list[Outgoing]:
         if action.reply_to_message_id:
             params["reply_to"] = action.reply_to_message_id
         return [(action.chat_id, "copyMessage", params, dict(action.meta))]
+    if isinstance(action, CopyMessages):
+        return [(action.chat_id, "copyMessages", {"from_chat_id": action.from_chat_id,
+                                                  "message_ids": sorted(action.message_ids)},
+                 dict(action.meta))]
     if isinstance(action, AnswerCallback):
         return [(None, "answerCallbackQuery", {"callback_query_id": action.callback_id,
                                                 "text": action.text}, {})]

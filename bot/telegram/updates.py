@@ -224,8 +224,12 @@ def _parse_message(key: str, msg: dict[str, Any]) -> Inbound:
         return Inbound(kind="group", text=_str(msg.get("text")),
                        migrate_to_chat_id=_int(msg.get("migrate_to_chat_id")),
                        migrate_from_chat_id=_int(msg.get("migrate_from_chat_id")), **base)
+    base["media_group_id"] = _str(msg.get("media_group_id"))
     if key == "edited_message":
-        return Inbound(kind="edited", text=_str(msg.get("text") or msg.get("caption")), **base)
+        # A live location's new point arrives as an edit of the location message (every
+        # few seconds while it is shared): ``media`` says so, and it is never answered.
+        return Inbound(kind="edited", text=_str(msg.get("text") or msg.get("caption")),
+                       media=_media_kind(msg), live="location" in msg, **base)
 
     text = _str(msg.get("text"))
     if text is not None:
@@ -233,7 +237,33 @@ def _parse_message(key: str, msg: dict[str, Any]) -> Inbound:
         if cmd is not None:
             return Inbound(kind="command", text=text, command=cmd[0], args=cmd[1], **base)
         return Inbound(kind="text", text=text, **base)
+    kind = _media_kind(msg)
+    if kind is not None:
+        location = _point(msg.get("location")) if kind == "location" else None
+        return Inbound(kind="media", media=kind, text=_str(msg.get("caption")),
+                       location=location,
+                       live=location is not None and "live_period" in _dict(msg["location"]),
+                       **base)
+    return Inbound(kind="unsupported", **base)
+
+
+def _media_kind(msg: dict[str, Any]) -> MediaKind | None:
     for mkey, kind in _MEDIA_KEYS:
         if mkey in msg:
-            return Inbound(kind="media", media=kind, text=_str(msg.get("caption")), **base)
-    return Inbound(kind="unsupported", **base)
+            return kind
+    return None
+
+
+def _point(v: Any) -> tuple[float, float] | None:
+    """``(latitude, longitude)`` of a Location, when both are finite numbers in range."""
+    loc = _dict(v)
+    lat, lon = loc.get("latitude"), loc.get("longitude")
+    if not (isinstance(lat, int | float) and isinstance(lon, int | float)) or isinstance(
+            lat, bool) or isinstance(lon, bool):
+        return None
+    flat, flon = float(lat), float(lon)
+    if not (math.isfinite(flat) and math.isfinite(flon)):
+        return None
+    if not (-90 <= flat <= 90 and -180 <= flon <= 180):
+        return None
+    return flat, flon

@@ -193,6 +193,9 @@ class Parent(Base):
     # most an hour old, cleared by the purge and by /forget.
     screen_window: Mapped[list[list[str]] | None] = mapped_column(JSON, default=None)
     screen_window_at: Mapped[datetime | None]
+    # The album (``media_group_id``) of their last message: its other items are one message.
+    media_group_id: Mapped[str | None] = mapped_column(String(64))
+    edit_noted_at: Mapped[datetime | None]  # last "an edit isn't re-read" (rate-limited)
 
 
 class Staff(Base):
@@ -266,6 +269,8 @@ class Conversation(Base):
     last_position_told: Mapped[int | None] = mapped_column(Integer)
     consult_staff_id: Mapped[int | None] = mapped_column(BigInteger)
     relay_batch: Mapped[list[str]] = mapped_column(default=list)  # a flood, relayed as one
+    # Albums on their way, by sender ("parent" / "staff"): message ids, copied together shortly.
+    album_batch: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     # Back at the front of the queue after /newpeer, a decline, a transfer or /offduty.
     front_of_queue: Mapped[bool] = mapped_column(Boolean, default=False)
     note_acked: Mapped[bool] = mapped_column(Boolean, default=False)  # "I'll pass it on" said once

@@ -46,6 +46,7 @@ from flows.parent.access import (
     _cmd_talk,
     _county_answer,
     _region_answer,
+    _region_location,
 )
 from flows.parent.controls import (
     LANGUAGES,
@@ -208,6 +209,9 @@ def handle(
         pass  # the peer has the conversation; the handoff part relays it
     elif event.kind == "text":
         _text(ctx, event.text or "", assessment)
+    elif event.kind == "media" and event.location is not None and ctx.state in (
+            m.ASKING_REGION, m.ASKING_COUNTY):
+        _region_location(ctx, *event.location)  # "where are you?" answered with a map pin
     elif event.kind == "media":
         ctx.say("parent.media", buttons=[[_peer_button(ctx)]])
     # "edited", "group", "member", "unsupported": not ours to answer
