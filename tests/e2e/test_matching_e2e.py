@@ -85,7 +85,10 @@ async def test_no_cps_peer_on_duty_the_parent_is_told_and_waits_for_one(line: Li
     await ana.reads(t(line, "staff.queue_empty"))
     assert not any("would like to talk" in x for x in ana.texts())
 
-    cris = await duty(line, 7412, "Cris", experience=("child-welfare",))
+    cris = await line.specialist(7412, "Cris", experience=("child-welfare",))
+    cris.says("/onduty")
+    listed = await cris.reads("on duty")
+    assert "(waits for a peer who has been through CPS or foster care)" in listed["text"]
     cris.says("/next")
     summary = await cris.reads("Language:")
     assert "They asked for a peer who has been through CPS or foster care." in summary["text"]
