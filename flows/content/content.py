@@ -212,9 +212,9 @@ class Content:
 
         ``categories`` is the concern's list, most important first (a topic's
         ``resource_categories``); ``None`` lists everything (a coordinator's view). With a
-        list, resources rank by topic fit (the earliest of the list they serve, then how
-        many they serve), then region (local help first), then open now, then the parent's
-        language. A resource in a ``safety`` category (crisis, abuse, emergency) qualifies
+        list, resources rank by topic fit (the earliest of the list they serve), then
+        region (local help first), then open now, then the parent's language, then how
+        much of the list they serve. A resource in a ``safety`` category (crisis, abuse, emergency) qualifies
         only when the list names one of its safety categories: the concern is about safety.
         National resources always qualify; local ones only when the region matches.
         Example (``demo_only``) entries appear only in demo mode: those for the fictional
@@ -240,18 +240,22 @@ class Content:
         order = {r.id: i for i, r in enumerate(found)}
         rank = {c: i for i, c in enumerate(wanted or [])}
 
-        def fit(r: Resource) -> tuple[int, int]:
-            served = [rank[c] for c in r.categories if c in rank]
-            return (min(served, default=len(rank)), -len(served))
+        def fit(r: Resource) -> int:
+            """The place in the concern's list of the first category ``r`` serves."""
+            return min((rank[c] for c in r.categories if c in rank), default=len(rank))
+
+        def breadth(r: Resource) -> int:
+            return -sum(1 for c in r.categories if c in rank)
 
         return sorted(
             found,
             key=lambda r: (
                 not r.serves.covers(region),  # demo examples shown anywhere come last
-                fit(r) if wanted is not None else (0, 0),
+                fit(r) if wanted is not None else 0,
                 r.serves.national if wanted is not None else False,  # then local help
                 not r.is_open(now),
                 lang not in r.languages,
+                breadth(r),  # serving more of the concern breaks a tie
                 r.serves.national,  # local help first when it is open too
                 order[r.id],
             ),
