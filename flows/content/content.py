@@ -214,8 +214,9 @@ class Content:
         ``resource_categories``); ``None`` lists everything (a coordinator's view). With a
         list, resources rank by topic fit (the earliest of the list they serve), then
         region (local help first), then open now, then the parent's language, then how
-        much of the list they serve. A resource in a ``safety`` category (crisis, abuse, emergency) qualifies
-        only when the list names one of its safety categories: the concern is about safety.
+        much of the list they serve. A resource in a ``safety`` category (crisis, abuse,
+        emergency) qualifies only when the list names one of its safety categories: the
+        concern is about safety.
         National resources always qualify; local ones only when the region matches.
         Example (``demo_only``) entries appear only in demo mode: those for the fictional
         example region wherever the parent is (after the ones that match), those tagged
