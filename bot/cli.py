@@ -231,6 +231,59 @@ def cmd_resources_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_content_show_topic(args: argparse.Namespace) -> int:
+    """What a parent with this concern would be offered, in the order they would see it."""
+    from flows.content import ContentError, Region, load_content
+    from flows.parent.regions import parse_place
+
+    settings = _settings()
+    directory = Path(args.dir) if args.dir else settings.content_dir
+    try:
+        content = load_content(directory, max_age_days=settings.resource_max_age_days)
+    except ContentError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    topic = content.topic(args.topic_id)
+    if topic is None:
+        known = ", ".join(t.id for t in content.topics)
+        print(f'no topic "{args.topic_id}" (known: {known})', file=sys.stderr)
+        return 1
+    lang = args.lang
+    region: Region | None = None
+    if args.region:
+        place = parse_place(args.region)
+        if place is None or place.needs_state:
+            print(f'could not read the region "{args.region}"; try a ZIP code or "County, ST"',
+                  file=sys.stderr)
+            return 1
+        region = Region(place.zip, place.state, place.county)
+    now = datetime.now(UTC)
+    found = content.resources_for_topic(topic, region=region, lang=lang, now=now,
+                                        demo=args.demo)
+    default = content.experience_for_topic(topic.id)
+    where = ", ".join(p for p in (region.county, region.state, region.zip) if p) if region \
+        else "no region"
+    print(f"{topic.id}: {topic.title.get(lang) or topic.title.get('en')} "
+          f"(tone {topic.tone}; {lang}; {where})")
+    print(f"categories, best fit first: {', '.join(topic.resource_categories) or '-'}")
+    print(f"default lived experience: {default.id if default else '-'}")
+    print("resources, in the order the parent sees them:")
+    if not found:
+        print("  (none)")
+    for i, r in enumerate(found, 1):
+        safety = " [safety line]" if set(r.categories) & content.safety_categories() else ""
+        print(f"  {i}. {r.id}{safety}")
+        for line in content.render_resource(r, lang, now, short=True).splitlines():
+            print(f"     {line}")
+    rights = content.rights_for(topic.id, region, lang)
+    if rights:
+        print("rights information:")
+        for info in rights:
+            print(f"  - {info.id}: {info.title.get(lang) or info.title.get('en')}")
+    return 0
+
+
 def cmd_flows_diagram(args: argparse.Namespace) -> int:
     from flows.parent.diagram import write_diagrams
 
@@ -301,7 +354,9 @@ async def _with_db(fn_name: str, args: argparse.Namespace) -> int:
     from core.storage.migrate import upgrade
     from handoff import roster
 
-    db = Database(_settings().database_url)
+    settings = _settings()
+    known = roster.content_experience(settings.content_dir)
+    db = Database(settings.database_url)
     try:
         await upgrade(db)
         async with db.tx() as s:
@@ -310,13 +365,21 @@ async def _with_db(fn_name: str, args: argparse.Namespace) -> int:
                     staff = await roster.add_staff(
                         s, args.telegram_user_id, args.name, args.role,
                         _split(args.languages) or ["en"], args.max_active,
-                        _split(args.experience), datetime.now(UTC),
+                        _split(args.experience), datetime.now(UTC), known_experience=known,
                     )
                 except ValueError as exc:
                     print(f"error: {exc}", file=sys.stderr)
                     return 1
                 print(f"added {staff.name} ({staff.role}, {','.join(staff.languages)}, "
                       f"max {staff.max_active})")
+            elif fn_name == "experience":
+                try:
+                    staff = await roster.set_experience(
+                        s, args.telegram_user_id, _split(args.tags), known_experience=known)
+                except ValueError as exc:
+                    print(f"error: {exc}", file=sys.stderr)
+                    return 1
+                print(f"{staff.name}: experience {','.join(staff.experience) or '-'}")
             elif fn_name == "list":
                 rows = await roster.list_staff(s)
                 if not rows:
@@ -380,6 +443,13 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--max-age-days", type=int, default=None)
     check.add_argument("--today", help="pretend today is YYYY-MM-DD (for testing)")
     check.set_defaults(fn=cmd_content_check)
+    show = csub.add_parser("show-topic", help="what a parent with this topic would be offered")
+    show.add_argument("topic_id")
+    show.add_argument("--lang", choices=["en", "es"], default="en")
+    show.add_argument("--region", help='a ZIP code, a state ("CA") or "County, ST"')
+    show.add_argument("--demo", action="store_true", help="include the demo examples")
+    show.add_argument("--dir", help="the content folder (default: PARENTLINE_CONTENT_DIR)")
+    show.set_defaults(fn=cmd_content_show_topic)
 
     res = sub.add_parser("resources", help="resource directory tools")
     rsub = res.add_subparsers(dest="resources_cmd", required=True)
@@ -436,9 +506,13 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--languages", default="en", help="e.g. en,es")
     add.add_argument("--max-active", type=int, default=3)
     add.add_argument("--experience", default="",
-                     help="e.g. child-welfare,juvenile-justice,iep,own-mental-health,recovery,"
-                          "kinship,teen-parent")
+                     help="lived-experience tags from content/experience.yaml, "
+                          "e.g. child-welfare,iep,recovery")
     add.set_defaults(fn=cmd_staff)
+    exp = stsub.add_parser("experience", help="set a staff member's lived-experience tags")
+    exp.add_argument("telegram_user_id", type=int)
+    exp.add_argument("tags", help='comma-separated tags from content/experience.yaml ("" clears)')
+    exp.set_defaults(fn=cmd_staff)
     stsub.add_parser("list", help="list the roster").set_defaults(fn=cmd_staff)
     rm = stsub.add_parser("remove", help="remove a staff member")
     rm.add_argument("telegram_user_id", type=int)

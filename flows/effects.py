@@ -21,13 +21,16 @@ from datetime import datetime
 class RequestPeer:
     """Queue the parent for a peer specialist (/talk or the "talk to a person" button).
 
-    ``note`` is what the parent wrote after /talk, if anything; ``experience`` is the
-    topic id they talked about, so the handoff part can prefer a peer who lived it.
-    The handoff part answers with the queue place or the after-hours text.
+    ``note`` is what the parent wrote after /talk, if anything; ``experience`` is an
+    experience tag of ``content/experience.yaml`` (never a topic id): the one the
+    parent chose (``chosen``: they wait for such a peer unless they say otherwise), or
+    their topic's default, a soft preference. The handoff part answers with the queue
+    place or the after-hours text.
     """
 
     note: str | None = None
     experience: str | None = None
+    chosen: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from flows.events import Button, SendText
 from handoff import buttons as B
 from handoff import queries
 from handoff.policy import best_specialist
+from handoff.queue import experience_text
 from handoff.speech import parent_label, staff_lang
 
 STAFF_CHAT_LANG = "en"
@@ -70,7 +71,14 @@ def alert_one(ctx: Ctx, staff: Staff, conv: Conversation, parent: Parent | None)
         category=_category(ctx, conv, lang),
         language=conv.lang,
         minutes=_wait_minutes(ctx, conv),
+        experience=_experience(ctx, conv, lang),
     )
+
+
+def _experience(ctx: Ctx, conv: Conversation, lang: str) -> str:
+    """" They asked for a peer who has been through …" (a sentence after the alert)."""
+    text = experience_text(ctx, conv, lang)
+    return f" {text}" if text else ""
 
 
 def staff_chat(ctx: Ctx, key: str, conv: Conversation, parent: Parent | None) -> None:
@@ -109,6 +117,9 @@ async def alert_waiting(
     skip = set(exclude) | set(conv.declined_by or [])
     duty = [s for s in await queries.on_duty(ctx.session) if s.tg_user_id not in skip]
     crisis = conv.priority == "crisis"
+    if conv.experience_only and not crisis:
+        # The parent waits for a peer who lived it: only such peers hear (none may be on).
+        duty = [s for s in duty if conv.requested_experience in (s.experience or [])]
     if crisis:
         conv.offered_staff_id = None
     elif offer and ctx.settings.assignment_mode == "push" and conv.status == "queued":

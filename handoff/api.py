@@ -70,6 +70,7 @@ async def request_peer(
     priority: str = "normal",
     crisis_category: str | None = None,
     experience: str | None = None,
+    chosen: bool = False,
     note: str | None = None,
 ) -> Conversation:
     """/talk or a crisis: queue the parent (or raise their entry to crisis) and tell people."""
@@ -81,6 +82,7 @@ async def request_peer(
         crisis_category=crisis_category,
         experience=experience,
         note=note,
+        chosen=chosen,
     )
     if conv.status == "active":
         if not crisis:
@@ -101,6 +103,7 @@ async def request_peer(
         await alerts.crisis_alerts(ctx, conv, parent)
         return conv
     asked = await queue.ask_language_choice(ctx, parent, conv)
+    await queue.ask_experience_choice(ctx, parent, conv)
     await queue.tell_position(ctx, parent, conv, "handoff.queued")
     await alerts.alert_waiting(ctx, conv, parent)
     if not asked:
@@ -222,6 +225,13 @@ async def _parent_button(ctx: Ctx, parent: Parent, ev: Inbound) -> None:
     elif cb.action == B.GO_AHEAD and conv.status == "queued":
         conv.any_language_ok = True
         ctx.say(chat, "handoff.any_language_ok", lang)
+        await alerts.alert_waiting(ctx, conv, parent)
+    elif cb.action == B.WAIT_EXPERIENCE and conv.status == "queued":
+        label = ctx.content.experience_label(conv.requested_experience or "", lang)
+        ctx.say(chat, "handoff.will_wait_experience", lang, experience=label)
+    elif cb.action == B.NEXT_PEER and conv.status == "queued":
+        conv.experience_only = False
+        ctx.say(chat, "handoff.next_peer_ok", lang)
         await alerts.alert_waiting(ctx, conv, parent)
     elif cb.action == B.PARENT_END and conv.status == "active":
         await ending.end(ctx, conv, "parent")

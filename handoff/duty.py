@@ -58,6 +58,10 @@ async def show_waiting(ctx: Ctx, staff: Staff, key: str) -> None:
             flags.append(ctx.text("staff.flag_after_hours", lang))
         if conv.waiting_note:
             flags.append(ctx.text("staff.flag_left_message", lang))
+        if conv.experience_only and conv.requested_experience:
+            # Waiting for a peer who lived it: whoever has not should leave them be.
+            flags.append(ctx.text("staff.flag_experience", lang, label=ctx.content.experience_label(
+                conv.requested_experience, lang)))
         lines.append(
             ctx.text(
                 "staff.waiting_line",

@@ -12,18 +12,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-EXPERIENCE: frozenset[str] = frozenset(
-    {
-        "child-welfare",
-        "juvenile-justice",
-        "iep",
-        "own-mental-health",
-        "recovery",
-        "kinship",
-        "teen-parent",
-    }
-)
-
 # A rough figure for how long a peer conversation holds a slot; only used to give the
 # parent an honest "about N minutes", never to promise anything.
 MINUTES_PER_CONVERSATION = 20
@@ -33,7 +21,8 @@ FIT_WINDOW = 3
 
 _LANG_FIT = 100
 _PREVIOUS_PEER = 40
-_EXPERIENCE_FIT = 20
+_EXPERIENCE_FIT = 20  # the topic's default experience (content/experience.yaml)
+_CHOSEN_EXPERIENCE_FIT = 60  # the parent asked for it themselves
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +48,7 @@ class QueueView:
     crisis: bool = False
     front: bool = False
     requested_experience: str | None = None
+    experience_only: bool = False  # the parent chose it and waits for such a peer
     preferred_staff_id: int | None = None
     any_language_ok: bool = False
     declined_by: tuple[int, ...] = field(default_factory=tuple)
@@ -97,8 +87,20 @@ def fit_score(s: StaffView, c: QueueView) -> int | None:
     if c.preferred_staff_id == s.id:
         score += _PREVIOUS_PEER
     if c.requested_experience and c.requested_experience in s.experience:
-        score += _EXPERIENCE_FIT
+        score += _CHOSEN_EXPERIENCE_FIT if c.experience_only else _EXPERIENCE_FIT
     return score
+
+
+def has_experience(s: StaffView, tag: str | None) -> bool:
+    return bool(tag) and tag in s.experience
+
+
+def experience_ok(s: StaffView, c: QueueView) -> bool:
+    """A parent waiting for a peer with a lived experience only goes to such a peer.
+
+    Never in a crisis: then whoever is free answers.
+    """
+    return not c.experience_only or c.crisis or has_experience(s, c.requested_experience)
 
 
 def language_ok(s: StaffView, c: QueueView) -> bool:
@@ -118,7 +120,7 @@ def pick_next(s: StaffView, queue: Sequence[QueueView]) -> QueueView | None:
         return None
     if ordered[0].crisis:
         return ordered[0]
-    talkable = [c for c in ordered if language_ok(s, c)]
+    talkable = [c for c in ordered if language_ok(s, c) and experience_ok(s, c)]
     if not talkable:
         return None
     window = talkable[:FIT_WINDOW]
@@ -133,7 +135,11 @@ def best_specialist(
     candidates = [
         s
         for s in staff
-        if s.id not in skip and can_take(s) and fit_score(s, c) is not None and language_ok(s, c)
+        if s.id not in skip
+        and can_take(s)
+        and fit_score(s, c) is not None
+        and language_ok(s, c)
+        and experience_ok(s, c)
     ]
     if not candidates:
         return None
@@ -191,6 +197,7 @@ def parse_languages(text: str) -> list[str]:
     return out
 
 
-def invalid_experience(values: Iterable[str]) -> list[str]:
-    """The values that are not known experience tags (for a helpful CLI error)."""
-    return [v for v in values if v not in EXPERIENCE]
+def invalid_experience(values: Iterable[str], known: Iterable[str]) -> list[str]:
+    """The values that are not known experience tags (``content/experience.yaml``)."""
+    tags = set(known)
+    return [v for v in values if v not in tags]

@@ -100,6 +100,7 @@ def queue_view(c: Conversation) -> QueueView:
         crisis=c.priority == "crisis",
         front=c.front_of_queue,
         requested_experience=c.requested_experience,
+        experience_only=bool(c.experience_only),
         preferred_staff_id=c.preferred_staff_id,
         any_language_ok=c.any_language_ok,
         declined_by=tuple(c.declined_by or ()),

@@ -13,7 +13,14 @@ from core.context import Ctx
 from core.storage.models import Conversation, Parent
 from handoff import buttons as B
 from handoff import queries
-from handoff.policy import can_take, meaningful_change, order_queue, speaks, wait_estimate
+from handoff.policy import (
+    can_take,
+    has_experience,
+    meaningful_change,
+    order_queue,
+    speaks,
+    wait_estimate,
+)
 
 STALE_JOB = "h.stale"
 NOTE_MAX = 4000
@@ -87,8 +94,14 @@ async def enqueue(
     crisis_category: str | None,
     experience: str | None,
     note: str | None,
+    chosen: bool = False,
 ) -> tuple[Conversation, bool]:
-    """The parent's open conversation (raised to crisis if asked), or a new queue entry."""
+    """The parent's open conversation (raised to crisis if asked), or a new queue entry.
+
+    ``experience`` must be a tag of ``content/experience.yaml``; a topic id is mapped to
+    its default tag, and without one the parent's topic gives the default (a soft
+    preference). ``chosen``: the parent asked for it and waits for such a peer.
+    """
     crisis = priority == "crisis"
     conv = await queries.open_conversation_of(ctx.session, parent.id)
     if conv is not None:
@@ -100,6 +113,7 @@ async def enqueue(
             _add_note(conv, note)
         return conv, False
     topic = (parent.flow_data or {}).get("topic")
+    tag = experience_tag(ctx, experience, str(topic) if topic else None)
     conv = Conversation(
         parent_id=parent.id,
         status="queued",
@@ -108,7 +122,8 @@ async def enqueue(
         crisis_category=crisis_category,
         lang=parent.lang or "en",
         topic=str(topic)[:40] if topic else None,
-        requested_experience=experience,
+        requested_experience=tag,
+        experience_only=bool(chosen and tag and tag == experience),
         preferred_staff_id=parent.last_staff_id,
         queued_at=ctx.now,
         waiting_note=note[:NOTE_MAX] if note else None,
@@ -127,6 +142,25 @@ async def enqueue(
     return conv, True
 
 
+def experience_tag(ctx: Ctx, experience: str | None, topic: str | None) -> str | None:
+    """A known experience tag: the one asked for, a topic id's default, or the topic's."""
+    if experience and ctx.content.experience(experience) is not None:
+        return experience
+    for topic_id in (experience, topic):
+        default = ctx.content.experience_for_topic(topic_id)
+        if default is not None:
+            return default.id
+    return None
+
+
+def experience_text(ctx: Ctx, conv: Conversation, lang: str) -> str:
+    """For staff: what the parent asked for, or what their topic suggests ("" if nothing)."""
+    if not conv.requested_experience:
+        return ""
+    key = "staff.experience_chosen" if conv.experience_only else "staff.experience_suggested"
+    return ctx.text(key, lang, label=ctx.content.experience_label(conv.requested_experience, lang))
+
+
 def _add_note(conv: Conversation, text: str) -> None:
     joined = f"{conv.waiting_note}\n{text}" if conv.waiting_note else text
     conv.waiting_note = joined[:NOTE_MAX]
@@ -143,13 +177,10 @@ def open_resources(ctx: Ctx, parent: Parent, conv: Conversation, limit: int = 3)
     """A few resources for the parent's topic and region, rendered (hours always shown)."""
     from flows.content import Region
 
-    cats: list[str] | None = None
     topic = ctx.content.topic(conv.topic) if conv.topic else None
-    if topic is not None and topic.resource_categories:
-        cats = list(topic.resource_categories)
     region = Region(parent.region_zip, parent.region_state, parent.region_county)
-    found = ctx.content.resources_for(
-        categories=cats, region=region, lang=parent.lang, now=ctx.now, demo=ctx.settings.demo
+    found = ctx.content.resources_for_topic(
+        topic, region=region, lang=parent.lang, now=ctx.now, demo=ctx.settings.demo
     )
     return [ctx.content.render_resource(r, parent.lang, ctx.now, short=True) for r in found[:limit]]
 
@@ -168,6 +199,8 @@ async def tell_nobody_on_duty(ctx: Ctx, parent: Parent, conv: Conversation) -> N
     """Honest after-hours answer: nobody is here now; crisis lines; leave a message."""
     lang = parent.lang
     conv.after_hours = True
+    # Nobody is here to honour a wish now: it stays a preference for whoever comes first.
+    conv.experience_only = False
     await ctx.bump("after_hours_messages")
     key = "handoff.closed" if not ctx.content.hours.is_open(ctx.now) else "handoff.nobody_on_duty"
     when = opening_text(ctx, lang)
@@ -201,6 +234,31 @@ async def ask_language_choice(ctx: Ctx, parent: Parent, conv: Conversation) -> b
         buttons=(
             (ctx.text_button(chat, "handoff.btn_wait_language", lang, B.WAIT_LANG, str(conv.id)),),
             (ctx.text_button(chat, "handoff.btn_go_ahead", lang, B.GO_AHEAD, str(conv.id)),),
+        ),
+    )
+    return True
+
+
+async def ask_experience_choice(ctx: Ctx, parent: Parent, conv: Conversation) -> bool:
+    """A parent who asked for a peer with a lived experience hears honestly whether one
+    is on duty; if none is, they choose: wait for one, or the next peer. True if asked."""
+    if not conv.experience_only or not conv.requested_experience:
+        return False
+    lang, chat = parent.lang, parent.chat_id
+    label = ctx.content.experience_label(conv.requested_experience, lang)
+    duty = [s for s in await queries.duty_views(ctx.session) if not s.paused]
+    if any(has_experience(s, conv.requested_experience) for s in duty):
+        ctx.say(chat, "handoff.experience_on_duty", lang, experience=label)
+        return False
+    ctx.say(
+        chat,
+        "handoff.no_experience_peer",
+        lang,
+        experience=label,
+        buttons=(
+            (ctx.text_button(chat, "handoff.btn_wait_experience", lang, B.WAIT_EXPERIENCE,
+                             str(conv.id)),),
+            (ctx.text_button(chat, "handoff.btn_next_peer", lang, B.NEXT_PEER, str(conv.id)),),
         ),
     )
     return True

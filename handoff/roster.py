@@ -7,14 +7,17 @@ error at the command line, not a specialist silently missing from every match.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.config import DEFAULT_CONTENT_DIR
 from core.storage.models import STAFF_ROLES, Staff, StaffRole
-from handoff.policy import EXPERIENCE, invalid_experience
+from flows.content.parse import read_experience_ids
+from handoff.policy import invalid_experience
 
 
 class RosterError(ValueError):
@@ -34,6 +37,25 @@ def _clean_languages(languages: Iterable[str]) -> list[str]:
     return out or ["en"]
 
 
+def content_experience(content_dir: Path | None = None) -> tuple[str, ...]:
+    """The experience tags defined in content (``content/experience.yaml``)."""
+    return read_experience_ids(content_dir or DEFAULT_CONTENT_DIR)
+
+
+def clean_experience(experience: Iterable[str], known: Collection[str] | None = None
+                     ) -> list[str]:
+    """Lower-cased, de-duplicated tags; an unknown one is an error that lists the known ones."""
+    tags = known if known is not None else content_experience()
+    exp = list(dict.fromkeys(e.strip().lower() for e in experience if e.strip()))
+    bad = invalid_experience(exp, tags)
+    if bad:
+        raise RosterError(
+            f'unknown experience "{", ".join(bad)}" (use: {", ".join(sorted(tags))}; '
+            "they are defined in content/experience.yaml)"
+        )
+    return exp
+
+
 def _role(role: str) -> StaffRole:
     for known in STAFF_ROLES:
         if role == known:
@@ -50,8 +72,13 @@ async def add_staff(
     max_active: int,
     experience: Iterable[str],
     now: datetime,
+    *,
+    known_experience: Collection[str] | None = None,
 ) -> Staff:
-    """Add someone to the roster, or update them if they are already on it."""
+    """Add someone to the roster, or update them if they are already on it.
+
+    ``known_experience``: the tags of the content in use (default: the shipped content).
+    """
     name = name.strip()
     if not name:
         raise RosterError("--name is required: it is the display name parents see")
@@ -60,12 +87,7 @@ async def add_staff(
     known_role = _role(role)
     if max_active < 1:
         raise RosterError("--max-active must be 1 or more")
-    exp = [e.strip().lower() for e in experience if e.strip()]
-    bad = invalid_experience(exp)
-    if bad:
-        raise RosterError(
-            f'unknown experience "{", ".join(bad)}" (use: {", ".join(sorted(EXPERIENCE))})'
-        )
+    exp = clean_experience(experience, known_experience)
     langs = _clean_languages(languages)
     staff = await session.get(Staff, tg_user_id)
     if staff is None:
@@ -77,8 +99,25 @@ async def add_staff(
     staff.name = name
     staff.role = known_role
     staff.languages = langs
-    staff.experience = list(dict.fromkeys(exp))
+    staff.experience = exp
     staff.max_active = max_active
+    await session.flush()
+    return staff
+
+
+async def set_experience(
+    session: AsyncSession,
+    tg_user_id: int,
+    experience: Iterable[str],
+    *,
+    known_experience: Collection[str] | None = None,
+) -> Staff:
+    """Replace a staff member's experience tags (``parentline staff experience``)."""
+    exp = clean_experience(experience, known_experience)
+    staff = await session.get(Staff, tg_user_id)
+    if staff is None:
+        raise RosterError(f"no staff member with id {tg_user_id}; add them with staff add")
+    staff.experience = exp
     await session.flush()
     return staff
 

@@ -1,7 +1,8 @@
 """The summary a specialist reads before saying hello.
 
 It gathers what the parent already told the line so they never have to repeat it:
-who (pseudonym or chosen name), language, region, topic, whether the bot saw a crisis,
+who (pseudonym or chosen name), language, region, topic, the lived experience they
+asked for (or their topic suggests), whether the bot saw a crisis,
 the resources already shared, what they wrote while waiting, and notes from earlier
 peers. Staff-only: it is never sent to a group chat.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from core.context import Ctx
 from core.storage.models import Conversation, Parent
+from handoff.queue import experience_text
 from handoff.speech import parent_label
 
 
@@ -55,6 +57,7 @@ def summary_text(ctx: Ctx, conv: Conversation, parent: Parent | None, lang: str)
         language=conv.lang,
         region=region_text(ctx, parent, lang),
         topic=topic_text(ctx, conv, lang),
+        experience=experience_text(ctx, conv, lang) or none,
         crisis=crisis,
         resources=", ".join(resources) if resources else none,
         waiting_note=conv.waiting_note or none,

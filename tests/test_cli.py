@@ -142,3 +142,34 @@ def test_the_runtime_refuses_a_missing_key_and_the_demo_makes_its_own() -> None:
     assert len(one.secret_key) >= 32 and one.secret == one.secret != two.secret
     # the old key derived from the token is gone
     assert one.secret != hashlib.sha256(b"parentline:1:x").digest()
+
+
+def test_content_show_topic_lists_what_a_parent_would_be_offered() -> None:
+    tantrums = run("content", "show-topic", "tantrums")
+    assert tantrums.returncode == 0, tantrums.stderr
+    out = tantrums.stdout
+    assert "1. national-parent-helpline" in out
+    assert "childhelp" not in out and "[safety line]" not in out
+    assert "default lived experience: -" in out
+    cps = run("content", "show-topic", "cw-investigation", "--lang", "es", "--region", "78701")
+    assert cps.returncode == 0, cps.stderr
+    assert "default lived experience: child-welfare" in cps.stdout
+    assert "; es; Travis, TX, 78701)" in cps.stdout
+    exes = run("content", "show-topic", "co-parenting", "--lang", "es")
+    assert "dv-hotline [safety line]" in exes.stdout
+    assert "Línea Nacional sobre la Violencia Doméstica" in exes.stdout
+    unknown = run("content", "show-topic", "tantrum")
+    assert unknown.returncode == 1 and "tantrums" in unknown.stderr
+
+
+def test_staff_experience_is_validated_against_content_and_can_be_edited(tmp_path: Path) -> None:
+    env = {"PARENTLINE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"}
+    assert run("staff", "add", "4250", "--name", "Rosa", "--experience", "iep", env=env
+               ).returncode == 0
+    edited = run("staff", "experience", "4250", "child-welfare,hospitalization", env=env)
+    assert edited.returncode == 0, edited.stderr
+    assert "child-welfare,hospitalization" in run("staff", "list", env=env).stdout
+    bad = run("staff", "experience", "4250", "cw-investigation", env=env)
+    assert bad.returncode == 1 and "cw-investigation" in bad.stderr
+    assert "child-welfare" in bad.stderr  # the known tags are listed
+    assert run("staff", "experience", "4999", "iep", env=env).returncode == 1

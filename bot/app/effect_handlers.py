@@ -37,7 +37,8 @@ EffectHandler = Callable[[Ctx, Parent, Any], Awaitable[None]]
 
 
 async def request_peer(ctx: Ctx, parent: Parent, effect: RequestPeer) -> None:
-    await handoff.request_peer(ctx, parent, experience=effect.experience, note=effect.note)
+    await handoff.request_peer(ctx, parent, experience=effect.experience,
+                               chosen=effect.chosen, note=effect.note)
     parent.flow_state = HANDED_OFF
 
 

@@ -27,6 +27,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -244,6 +245,9 @@ class Conversation(Base):
     lang: Mapped[str] = mapped_column(String(8), default="en")
     topic: Mapped[str | None] = mapped_column(String(40))
     requested_experience: Mapped[str | None] = mapped_column(String(40))
+    # The parent chose ``requested_experience`` themselves and waits for such a peer.
+    experience_only: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                  server_default=false())
     preferred_staff_id: Mapped[int | None] = mapped_column(BigInteger)
     any_language_ok: Mapped[bool] = mapped_column(Boolean, default=False)
     after_hours: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -12,6 +12,7 @@ from flows.content.loader import load_content
 from flows.content.models import (
     Category,
     Contact,
+    Experience,
     Hours,
     OpeningHours,
     Region,
@@ -31,6 +32,7 @@ __all__ = [
     "Content",
     "ContentError",
     "ContentStore",
+    "Experience",
     "Hours",
     "OpeningHours",
     "Problem",

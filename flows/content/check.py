@@ -325,6 +325,26 @@ def _check_resource(
     _dates(problems, item, r.verified_on, max_age, today)
 
 
+def _check_experiences(parsed: Parsed, problems: list[Problem], topic_ids: set[str]) -> None:
+    """Each experience has a label in every language; a topic has one default at most."""
+    _duplicates(problems, parsed.experiences, "experience")
+    default_of: dict[str, str] = {}
+    for item in parsed.experiences:
+        e = item.model
+        _langs(problems, item, "label", e.label, parsed.languages)
+        for i, tid in enumerate(e.topics):
+            if tid not in topic_ids:
+                problems.append(Problem(item.file, item.line("topics", i),
+                                        f'topic "{tid}" does not exist; fix the id'))
+            elif tid in default_of:
+                problems.append(Problem(
+                    item.file, item.line("topics", i),
+                    f'topic "{tid}" already defaults to experience "{default_of[tid]}"; '
+                    "a topic can have one default experience"))
+            else:
+                default_of[tid] = e.id
+
+
 def validate(
     parsed: Parsed, *, max_age_days: int = 365, today: date | None = None
 ) -> list[Problem]:
@@ -416,6 +436,7 @@ def validate(
                         "warning",
                     )
                 )
+    _check_experiences(parsed, problems, topic_ids)
     _duplicates(problems, parsed.rights, "rights")
     for right in parsed.rights:
         ri = right.model

@@ -15,7 +15,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from flows.content.models import Category, OpeningHours, Region, Resource, RightsInfo, Topic
+from flows.content.models import (
+    Category,
+    Experience,
+    OpeningHours,
+    Region,
+    Resource,
+    RightsInfo,
+    Topic,
+)
 from flows.content.render import render_resource as _render
 from flows.content.yamlio import Problem
 
@@ -53,6 +61,8 @@ class Content:
     rights: tuple[RightsInfo, ...]
     hours: OpeningHours
     categories: Mapping[str, Category]
+    experiences: tuple[Experience, ...] = ()
+    """Lived experiences a parent may ask a peer for (``content/experience.yaml``)."""
     safety_rules: Any = None
     risk_model: Any = None
     problems: tuple[Problem, ...] = ()
@@ -184,6 +194,10 @@ class Content:
         """The resource with this id, or ``None``."""
         return next((r for r in self.resources if r.id == resource_id), None)
 
+    def safety_categories(self) -> frozenset[str]:
+        """Categories marked ``safety: true`` (crisis, emergency, abuse)."""
+        return frozenset(cid for cid, c in self.categories.items() if c.safety)
+
     def resources_for(
         self,
         *,
@@ -194,35 +208,103 @@ class Content:
         demo: bool = False,
         kinds: Iterable[str] | None = None,
     ) -> list[Resource]:
-        """Resources for a parent: open now first, then those in their language.
+        """Resources for a concern, best fit first.
 
+        ``categories`` is the concern's list, most important first (a topic's
+        ``resource_categories``); ``None`` lists everything (a coordinator's view). With a
+        list, resources rank by topic fit (the earliest of the list they serve), then
+        region (local help first), then open now, then the parent's language, then how
+        much of the list they serve. A resource in a ``safety`` category (crisis, abuse,
+        emergency) qualifies only when the list names one of its safety categories: the
+        concern is about safety.
         National resources always qualify; local ones only when the region matches.
         Example (``demo_only``) entries appear only in demo mode: those for the fictional
         example region wherever the parent is (after the ones that match), those tagged
         with a real state or county (to show the ZIP lookup) only where they match.
         """
-        cats = set(categories) if categories is not None else None
+        wanted = list(dict.fromkeys(categories)) if categories is not None else None
+        cats = set(wanted) if wanted is not None else None
+        safety = self.safety_categories()
         kind_set = set(kinds) if kinds is not None else None
         found = [
             r
             for r in self.resources
             if (demo or not r.demo_only)
             and (cats is None or cats & set(r.categories))
+            # A safety line (an abuse hotline) only for a concern that names its category.
+            and (cats is None or not (safety & set(r.categories))
+                 or bool(safety & set(r.categories) & cats))
             and (kind_set is None or r.kind in kind_set)
             # The fictional example region: in demo mode show it anywhere.
             and (r.serves.covers(region) or (demo and r.demo_only and r.serves.example_only))
         ]
         order = {r.id: i for i, r in enumerate(found)}
+        rank = {c: i for i, c in enumerate(wanted or [])}
+
+        def fit(r: Resource) -> int:
+            """The place in the concern's list of the first category ``r`` serves."""
+            return min((rank[c] for c in r.categories if c in rank), default=len(rank))
+
+        def breadth(r: Resource) -> int:
+            return -sum(1 for c in r.categories if c in rank)
+
         return sorted(
             found,
             key=lambda r: (
                 not r.serves.covers(region),  # demo examples shown anywhere come last
+                fit(r) if wanted is not None else 0,
+                r.serves.national if wanted is not None else False,  # then local help
                 not r.is_open(now),
                 lang not in r.languages,
+                breadth(r),  # serving more of the concern breaks a tie
                 r.serves.national,  # local help first when it is open too
                 order[r.id],
             ),
         )
+
+    def resources_for_topic(
+        self,
+        topic: Topic | None,
+        *,
+        region: Region | None,
+        lang: str,
+        now: datetime,
+        demo: bool = False,
+    ) -> list[Resource]:
+        """What a parent with this concern is offered (the flow, the after-hours answer and
+        ``parentline content show-topic`` all use this one rule).
+
+        Without a topic the concern is unknown, so not about safety: everything but the
+        safety lines (those come with the crisis reply and ``/crisis``).
+        """
+        if topic is not None and topic.resource_categories:
+            cats = list(topic.resource_categories)
+        else:
+            safety = self.safety_categories()
+            cats = [c for c in self.categories if c not in safety]
+        return self.resources_for(categories=cats, region=region, lang=lang, now=now, demo=demo)
+
+    # --- lived experience ----------------------------------------------------------
+
+    def experience(self, experience_id: str) -> Experience | None:
+        """The experience with this id, or ``None``."""
+        return next((e for e in self.experiences if e.id == experience_id), None)
+
+    def experience_ids(self) -> tuple[str, ...]:
+        return tuple(e.id for e in self.experiences)
+
+    def experience_for_topic(self, topic_id: str | None) -> Experience | None:
+        """The default experience of a topic (``cw-investigation`` -> ``child-welfare``)."""
+        if not topic_id:
+            return None
+        return next((e for e in self.experiences if topic_id in e.topics), None)
+
+    def experience_label(self, experience_id: str, lang: str) -> str:
+        """The label in ``lang`` (English fallback); the id itself for an unknown one."""
+        e = self.experience(experience_id)
+        if e is None:
+            return experience_id
+        return e.label.get(lang) or e.label.get("en") or experience_id
 
     def render_resource(
         self, resource: Resource, lang: str, now: datetime, short: bool = False

@@ -40,6 +40,7 @@ def load_content(dir: Path, *, max_age_days: int = 365, today: date | None = Non
         topics=tuple(t.model for t in parsed.topics),
         resources=tuple(r.model for r in parsed.resources),
         rights=tuple(r.model for r in parsed.rights),
+        experiences=tuple(e.model for e in parsed.experiences),
         hours=parsed.hours.model,
         categories=dict(parsed.categories),
         safety_rules=ruleset,

@@ -290,9 +290,32 @@ class OpeningHours(_Model):
 
 
 class Category(_Model):
-    """A resource category a coordinator can add to ``categories.yaml``."""
+    """A resource category a coordinator can add to ``categories.yaml``.
+
+    ``safety: true`` marks crisis, emergency and abuse categories: a resource in one of
+    them is only offered for a concern about safety (a topic that lists that category),
+    never for a tantrum or a sleepless night, where a child-abuse hotline reads as a threat.
+    """
 
     label: LangText
+    safety: bool = False
+
+
+ExperienceId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,23}$")]
+
+
+class Experience(_Model):
+    """Something a peer specialist has lived through (``content/experience.yaml``).
+
+    ``label`` finishes "a peer who has been through …" on the parent's button and in the
+    specialist's summary; ``topics`` are the topics for which this is the default wish
+    (``cw-investigation`` -> ``child-welfare``), so routing prefers such a peer even
+    when the parent did not choose one.
+    """
+
+    id: ExperienceId
+    label: LangText
+    topics: list[str] = Field(default_factory=list)
 
 
 class TaxonomyMap(_Model):
@@ -314,6 +337,7 @@ __all__ = [
     "Category",
     "Contact",
     "CountyRef",
+    "Experience",
     "Hours",
     "LangText",
     "Meetings",

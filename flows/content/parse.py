@@ -17,6 +17,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from flows.content.models import (
     TAXONOMY_FILE,
     Category,
+    Experience,
     OpeningHours,
     Resource,
     RightsInfo,
@@ -82,6 +83,7 @@ class Parsed:
     resources: list[Item[Resource]] = field(default_factory=list)
     topics: list[Item[Topic]] = field(default_factory=list)
     rights: list[Item[RightsInfo]] = field(default_factory=list)
+    experiences: list[Item[Experience]] = field(default_factory=list)
     hours: Item[OpeningHours] | None = None
     taxonomy: Item[TaxonomyMap] | None = None
     problems: list[Problem] = field(default_factory=list)
@@ -291,8 +293,21 @@ def parse_dir(root: Path) -> Parsed:
         parsed.topics.extend(_items(parsed, Topic, path, "topics"))
     for path in sorted((root / "rights").glob("*.yaml")):
         parsed.rights.extend(_items(parsed, RightsInfo, path, "rights"))
+    experience = root / "experience.yaml"
+    if experience.exists():
+        parsed.experiences.extend(_items(parsed, Experience, experience, "experiences"))
     _read_hours(parsed)
     return parsed
+
+
+def read_experience_ids(root: Path) -> tuple[str, ...]:
+    """The experience ids of ``root/experience.yaml`` alone (the roster validates staff
+    tags against them without loading every content file); invalid entries are skipped."""
+    parsed = Parsed(root=root)
+    path = root / "experience.yaml"
+    if not path.exists():
+        return ()
+    return tuple(e.model.id for e in _items(parsed, Experience, path, "experiences"))
 
 
 def content_files(root: Path) -> list[Path]:

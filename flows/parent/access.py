@@ -78,9 +78,44 @@ def _btn_finish(ctx: _Ctx, arg: str) -> bool:
     return True
 
 
-def _talk(ctx: _Ctx, note: str | None) -> None:
-    """Only the effect: the handoff part answers with the queue place or after-hours text."""
-    ctx.effects.append(RequestPeer(note=note, experience=ctx.data.get("topic")))
+def _btn_peer_experience(ctx: _Ctx, arg: str) -> bool:
+    """ "Someone who has been through it too": the choice (optional), then the request.
+
+    With no argument, the experiences are offered as buttons (the topic's own first) and
+    "anyone who is free" on top; with an experience id, the parent is queued asking for it.
+    """
+    if not arg:
+        ctx.send(ctx.text("parent.peer_choice"), _experience_buttons(ctx))
+        return True
+    if ctx.content.experience(arg) is None:
+        return False
+    _talk(ctx, note=None, experience=arg, chosen=True)
+    return True
+
+
+def _experience_buttons(ctx: _Ctx) -> list[list[Button]]:
+    default = ctx.content.experience_for_topic(ctx.data.get("topic"))
+    ordered = sorted(ctx.content.experiences, key=lambda e: default is None or e.id != default.id)
+    rows = [[_peer_button_anyone(ctx)]]
+    rows += [[Button(ctx.local(e.label), ctx.data_for("pe", e.id))] for e in ordered]
+    return rows
+
+
+def _peer_button_anyone(ctx: _Ctx) -> Button:
+    return ctx.button("parent.buttons.anyone_free", "p")
+
+
+def _talk(ctx: _Ctx, note: str | None, experience: str | None = None,
+          chosen: bool = False) -> None:
+    """Only the effect: the handoff part answers with the queue place or after-hours text.
+
+    Without a choice, the topic's default experience (``cw-investigation`` ->
+    ``child-welfare``) goes along as a soft preference.
+    """
+    if experience is None:
+        default = ctx.content.experience_for_topic(ctx.data.get("topic"))
+        experience = default.id if default is not None else None
+    ctx.effects.append(RequestPeer(note=note, experience=experience, chosen=chosen))
     ctx.fire("talk")
 
 
@@ -190,13 +225,14 @@ def _region_done(ctx: _Ctx) -> None:
 def _share_resources(ctx: _Ctx, *, offer_peer: bool) -> None:
     """Local services, parent groups and rights for the parent's region and topic.
 
+    Ranked by fit with the topic, then region; crisis and abuse lines only when the
+    topic is about safety (``Content.resources_for_topic``).
+
     Every line shows its hours (``render_resource``), so nothing looks open at 3 a.m.
     """
     topic = ctx.topic
-    categories = list(topic.resource_categories) if topic and topic.resource_categories else None
-    found = ctx.content.resources_for(
-        categories=categories, region=ctx.region, lang=ctx.lang, now=ctx.now,
-        demo=ctx.snap.demo,
+    found = ctx.content.resources_for_topic(
+        topic, region=ctx.region, lang=ctx.lang, now=ctx.now, demo=ctx.snap.demo
     )
     services = [r for r in found if r.kind != "support_group"][:MAX_RESOURCES]
     groups = [r for r in found if r.kind == "support_group"][:MAX_RESOURCES]

@@ -39,6 +39,7 @@ from flows.parent import machine as m
 from flows.parent.access import (
     _btn_finish,
     _btn_peer,
+    _btn_peer_experience,
     _btn_region_skip,
     _btn_resources,
     _cmd_crisis,
@@ -61,7 +62,7 @@ from flows.parent.controls import (
 )
 from flows.parent.engage import _btn_help, _cmd_start, _first_message, _reflect, _welcome
 from flows.parent.explore import _btn_ideas, _btn_topic, _choose_topic, _strengths_told, _topic
-from flows.parent.offers import _help_buttons, _peer_button, _prompt
+from flows.parent.offers import _help_buttons, _peer_button, _peer_like_me_button, _prompt
 from flows.parent.plan import _btn_checkin, _btn_checkin_reply, _btn_step, _step_chosen
 from flows.safety.response import boundary_reply
 
@@ -265,6 +266,7 @@ def _callback(ctx: _Ctx) -> None:
 _BUTTONS = {
     "h": _btn_help,
     "p": _btn_peer,
+    "pe": _btn_peer_experience,
     "t": _btn_topic,
     "i": _btn_ideas,
     "s": _btn_step,
@@ -331,7 +333,8 @@ def _answered_ask(ctx: _Ctx, assessment: Assessment) -> bool:
     no-legal-advice refusal); one who asks for a person is offered one. Both come before
     the clinical and legal boundary: they answer what the parent is really asking."""
     if assessment.fear_of_report:
-        ctx.send(ctx.text("privacy.report_fear"), [[_peer_button(ctx)]])
+        # Someone who has been through CPS too is often who a frightened parent wants.
+        ctx.send(ctx.text("privacy.report_fear"), [[_peer_button(ctx)], _peer_like_me_button(ctx)])
     elif assessment.wants_human:
         ctx.send(ctx.text("parent.human_offer"), [[_peer_button(ctx)]])
     else:

@@ -19,11 +19,19 @@ def _peer_button(ctx: _Ctx) -> Button:
     return ctx.button("parent.buttons.person", "p")
 
 
+def _peer_like_me_button(ctx: _Ctx) -> list[Button]:
+    """ "Someone who has been through it too" (a row; empty when content defines none)."""
+    if not ctx.content.experiences:
+        return []
+    return [ctx.button("parent.buttons.person_like_me", "pe")]
+
+
 def _help_buttons(ctx: _Ctx, *, ideas: bool = True) -> list[list[Button]]:
     rows = [[ctx.button("parent.buttons.vent", "h", "vent")]]
     if ideas:
         rows.append([ctx.button("parent.buttons.ideas", "h", "ideas")])
-    rows += [[ctx.button("parent.buttons.resources", "h", "res")], [_peer_button(ctx)]]
+    rows += [[ctx.button("parent.buttons.resources", "h", "res")], [_peer_button(ctx)],
+             _peer_like_me_button(ctx)]
     return rows
 
 
@@ -47,7 +55,7 @@ def _resources_offer_buttons(ctx: _Ctx) -> list[list[Button]]:
 
 def _after_resources_buttons(ctx: _Ctx) -> list[list[Button]]:
     """The real person first; ideas only if they have not made a plan yet."""
-    rows = [[_peer_button(ctx)]]
+    rows = [[_peer_button(ctx)], _peer_like_me_button(ctx)]
     if "planned" not in ctx.data:
         rows.append([ctx.button("parent.buttons.ideas", "h", "ideas")])
     rows.append([ctx.button("parent.buttons.im_ok", "ok")])

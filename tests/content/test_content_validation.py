@@ -242,3 +242,31 @@ def test_crisis_reply_may_only_offer_24_7_crisis_lines(root: Path) -> None:
     assert any('resource "nope" does not exist' in m for m in messages)
     assert any('"crisis.no_such_text" does not exist' in m for m in messages)
     assert not any("lifeline-988" in m for m in messages)
+
+
+def test_experience_with_unknown_topic_second_default_and_bad_id(root: Path) -> None:
+    path = root / "experience.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        text.replace("topics: [school-iep]", "topics: [school-ipe]")
+        .replace("  - id: grief\n", '  - id: grief\n    topics: ["juvenile-justice"]\n')
+        .replace("id: teen-parent", "id: Teen Parent"),
+        encoding="utf-8",
+    )
+    problems = mine(check_content(root), "content/experience.yaml")
+    lines = {p.line for p in problems}
+    assert line_of(path, "school-ipe") in lines
+    assert line_of(path, '"juvenile-justice"') in lines  # a topic has one default
+    assert line_of(path, "Teen Parent") in lines
+    assert any("already defaults" in p.message for p in problems)
+    with pytest.raises(ContentError):
+        load_content(root)
+
+
+def test_experience_label_missing_in_spanish_is_a_warning(root: Path) -> None:
+    path = root / "experience.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace(', es: "la recuperación de una adicción"', ""),
+                    encoding="utf-8")
+    warned = mine(check_content(root), "content/experience.yaml", "warning")
+    assert [p.line for p in warned] == [line_of(path, "addiction recovery")]

@@ -174,7 +174,7 @@ async def test_fear_of_being_reported_gets_the_honest_privacy_answer(line: Line)
     reply = await parent.reads(t(line, "privacy.report_fear")[:40])
     assert t(line, "boundary.legal")[:30] not in "\n".join(parent.texts())
     assert [b["text"] for row in reply["buttons"] for b in row] == [
-        t(line, "parent.buttons.person")]
+        t(line, "parent.buttons.person"), t(line, "parent.buttons.person_like_me")]
 
 
 async def test_typing_that_you_want_a_person_offers_one(line: Line) -> None:

@@ -86,7 +86,8 @@ def _whole_path(content: Content, code: str, lang: str, zip_or_state: str) -> Ch
     )
 
     chat.press("parent.buttons.person")
-    assert chat.effects[-1] == RequestPeer(note=None, experience=topic_id)
+    default = content.experience_for_topic(topic_id)
+    assert chat.effects[-1] == RequestPeer(note=None, experience=default.id if default else None)
     assert chat.snap.state == "handed_off"
     assert chat.texts() == []  # the handoff part answers with the queue place
     return chat

@@ -157,8 +157,10 @@ def test_an_unknown_saved_state_starts_fresh_and_kind(content: Content) -> None:
     assert chat.snap.state == "welcomed"
 
 
-def test_talk_button_carries_the_topic_for_matching(content: Content) -> None:
+def test_talk_carries_the_topics_default_experience_tag_for_matching(content: Content) -> None:
     chat = _to(Chat(content), "sharing_strengths")
+    assert content.topics[0].id == "cw-investigation"
     chat.say("/talk")
     assert chat.result is not None
-    assert chat.result.effects == [RequestPeer(note=None, experience=content.topics[0].id)]
+    # The experience tag staff carry (content/experience.yaml), never the topic id.
+    assert chat.result.effects == [RequestPeer(note=None, experience="child-welfare")]

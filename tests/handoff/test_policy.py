@@ -8,6 +8,7 @@ from handoff.policy import (
     QueueView,
     StaffView,
     best_specialist,
+    experience_ok,
     fit_score,
     meaningful_change,
     order_queue,
@@ -30,9 +31,10 @@ def test_crisis_first_then_front_then_longest_wait() -> None:
 
 
 def test_fit_prefers_language_previous_peer_and_experience_and_excludes_decliners() -> None:
-    es = StaffView(id=10, languages=("es", "en"), experience=("iep",))
+    es = StaffView(id=10, languages=("es", "en"), experience=("child-welfare",))
     en = StaffView(id=11, languages=("en",))
-    c = q(1, 5, lang="es", requested_experience="iep", preferred_staff_id=10)
+    # What the flow sends for a CPS investigation: the tag, not the topic id.
+    c = q(1, 5, lang="es", requested_experience="child-welfare", preferred_staff_id=10)
     s_es, s_en = fit_score(es, c), fit_score(en, c)
     assert s_es is not None and s_en is not None and s_es > s_en
     assert fit_score(es, q(2, 5, declined_by=(10,))) is None
@@ -67,3 +69,33 @@ def test_wait_estimate_and_meaningful_change() -> None:
     assert meaningful_change(5, 3, 30, 30)
     assert not meaningful_change(4, 3, 30, 28)
     assert meaningful_change(4, 3, 30, 20)
+
+
+CPS_PEER = StaffView(id=20, languages=("en",), experience=("child-welfare",))
+OTHER_PEER = StaffView(id=21, languages=("en",), experience=("iep",))
+
+
+def test_the_topics_default_experience_prefers_a_peer_who_lived_it_within_the_window() -> None:
+    older = q(1, 30)
+    cps = q(2, 10, requested_experience="child-welfare")
+    assert pick_next(CPS_PEER, [older, cps]) == cps
+    assert pick_next(OTHER_PEER, [older, cps]) == older
+    # A soft preference: anyone may still take the parent.
+    assert experience_ok(OTHER_PEER, cps)
+    assert best_specialist(cps, [OTHER_PEER, CPS_PEER]) == CPS_PEER
+    assert best_specialist(cps, [OTHER_PEER]) == OTHER_PEER
+
+
+def test_a_chosen_experience_is_only_offered_to_peers_who_lived_it_except_in_a_crisis() -> None:
+    wish = q(1, 30, requested_experience="child-welfare", experience_only=True)
+    assert not experience_ok(OTHER_PEER, wish)
+    assert pick_next(OTHER_PEER, [wish]) is None
+    assert pick_next(CPS_PEER, [wish]) == wish
+    assert best_specialist(wish, [OTHER_PEER]) is None
+    assert best_specialist(wish, [OTHER_PEER, CPS_PEER]) == CPS_PEER
+    crisis = q(2, 1, requested_experience="child-welfare", experience_only=True, crisis=True)
+    assert experience_ok(OTHER_PEER, crisis)
+    assert pick_next(OTHER_PEER, [wish, crisis]) == crisis
+    chosen, soft = fit_score(CPS_PEER, wish), fit_score(CPS_PEER, q(3, 1,
+                                                       requested_experience="child-welfare"))
+    assert chosen is not None and soft is not None and chosen > soft
