@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.storage.models import STAFF_ROLES, Staff, StaffRole
-from handoff.policy import EXPERIENCE, invalid_experience
+from handoff.policy import EXPERIENCE
 
 
 class RosterError(ValueError):
@@ -32,6 +32,27 @@ def _clean_languages(languages: Iterable[str]) -> list[str]:
         if code not in out:
             out.append(code)
     return out or ["en"]
+
+
+def known_experience() -> frozenset[str]:
+    """The experience tags a staff member may carry.
+
+    One place to ask, so the CLI and the dashboard offer and accept the same tags, and
+    moving the list into content later changes only this function.
+    """
+    return EXPERIENCE
+
+
+def clean_experience(experience: Iterable[str]) -> list[str]:
+    """Tags lower-cased, blanks and repeats dropped; a clear error for an unknown one."""
+    exp = list(dict.fromkeys(e.strip().lower() for e in experience if e.strip()))
+    known = known_experience()
+    bad = [e for e in exp if e not in known]
+    if bad:
+        raise RosterError(
+            f'unknown experience "{", ".join(bad)}" (use: {", ".join(sorted(known))})'
+        )
+    return exp
 
 
 def _role(role: str) -> StaffRole:
@@ -60,12 +81,7 @@ async def add_staff(
     known_role = _role(role)
     if max_active < 1:
         raise RosterError("--max-active must be 1 or more")
-    exp = [e.strip().lower() for e in experience if e.strip()]
-    bad = invalid_experience(exp)
-    if bad:
-        raise RosterError(
-            f'unknown experience "{", ".join(bad)}" (use: {", ".join(sorted(EXPERIENCE))})'
-        )
+    exp = clean_experience(experience)
     langs = _clean_languages(languages)
     staff = await session.get(Staff, tg_user_id)
     if staff is None:
@@ -77,10 +93,24 @@ async def add_staff(
     staff.name = name
     staff.role = known_role
     staff.languages = langs
-    staff.experience = list(dict.fromkeys(exp))
+    staff.experience = exp
     staff.max_active = max_active
     await session.flush()
     return staff
+
+
+async def set_cap_and_experience(session: AsyncSession, staff: Staff, max_active: int,
+                                 experience: Iterable[str]) -> None:
+    """Change how many parents someone may hold at once and what they know best.
+
+    A lower cap never takes a conversation away: it only stops new ones until the load
+    is under it (``policy.has_room``).
+    """
+    if max_active < 1:
+        raise RosterError("--max-active must be 1 or more")
+    staff.experience = clean_experience(experience)
+    staff.max_active = max_active
+    await session.flush()
 
 
 async def list_staff(session: AsyncSession) -> list[Staff]:
