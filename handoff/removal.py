@@ -32,8 +32,10 @@ async def remove_from_roster(ctx: Ctx, staff: Staff) -> int:
     await ctx.cancel_jobs(chat_id=staff_id, kind=IDLE_JOB)
     for held in await relay.pending_held(ctx, staff_id):
         held.resolved_at = ctx.now
-    moved = [c for c in await queries.active_of(ctx.session, staff_id)
-             if await requeue_front(ctx, staff, c, "handoff.back_in_queue")]
+    # A crisis first, so each parent is told the place they will really have.
+    active = sorted(await queries.active_of(ctx.session, staff_id),
+                    key=lambda c: c.priority != "crisis")
+    moved = [c for c in active if await requeue_front(ctx, staff, c, "handoff.back_in_queue")]
     skip = [*await unreachable_ids(ctx), staff_id]
     for conv in await queries.queued(ctx.session):
         if conv.offered_staff_id == staff_id:  # push mode: the offer waits on nobody

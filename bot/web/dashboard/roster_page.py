@@ -23,9 +23,9 @@ from sqlalchemy import func, select
 from bot.telegram.outgoing import add_actions
 from bot.web.dashboard.auth import COOKIE_NAME, form_token, form_token_ok
 from bot.web.dashboard.templating import page, security_headers
-from bot.web.dashboard.views import _base, _guard, _now, _rt
+from bot.web.dashboard.views import _base, _guard, _now, _rt, audit
 from core.context import Ctx
-from core.storage.models import STAFF_ROLES, AuditEntry, Conversation, Staff
+from core.storage.models import STAFF_ROLES, Conversation, Staff
 from handoff import roster
 from handoff.removal import remove_from_roster, set_paused
 
@@ -70,9 +70,7 @@ async def roster_page(request: web.Request) -> web.Response:
     me = await _guard(request, coordinator=True)
     if isinstance(me, web.Response):
         return me
-    async with _rt(request).db.tx() as s:
-        s.add(AuditEntry(at=_now(), actor=f"staff:{me.tg_user_id}", action="dashboard_view",
-                         details={"page": "roster"}, evidence=[]))
+    await audit(request, me, "dashboard_view", page="roster")
     return page("roster.html.j2", **await _params(request, me))
 
 
@@ -161,7 +159,7 @@ async def add(request: web.Request) -> web.Response:
     return _done("added")
 
 
-async def _target(request: web.Request, form: MultiDictProxy[str], ctx: Ctx) -> Staff:
+async def _target(form: MultiDictProxy[str], ctx: Ctx) -> Staff:
     try:
         staff_id = int(form.get("staff", ""))
     except ValueError:
@@ -182,7 +180,7 @@ async def update(request: web.Request) -> web.Response:
         experience = form.getall("experience", [])
 
         async def do(ctx: Ctx) -> None:
-            staff = await _target(request, form, ctx)
+            staff = await _target(form, ctx)
             await roster.set_cap_and_experience(ctx.session, staff, cap, experience)
             await _audit(ctx, me, "roster_update", staff=staff.tg_user_id,
                          max_active=staff.max_active, experience=staff.experience)
@@ -201,7 +199,7 @@ async def pause(request: web.Request) -> web.Response:
     paused = form.get("paused") == "1"
     try:
         async def do(ctx: Ctx) -> None:
-            staff = await _target(request, form, ctx)
+            staff = await _target(form, ctx)
             if not set_paused(ctx, staff, paused):
                 raise roster.RosterError(
                     "Only someone on duty can be paused or resumed"
@@ -225,7 +223,7 @@ async def remove(request: web.Request) -> web.Response:
             raise roster.RosterError("Tick the box to confirm the removal")
 
         async def do(ctx: Ctx) -> None:
-            staff = await _target(request, form, ctx)
+            staff = await _target(form, ctx)
             if staff.tg_user_id == me.tg_user_id:
                 raise roster.RosterError(
                     "You can't remove yourself; ask another coordinator (or use the CLI)")
