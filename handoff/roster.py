@@ -16,6 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.storage.models import STAFF_ROLES, Staff, StaffRole
 from handoff.policy import EXPERIENCE
 
+# No one holds more conversations than this at once; it also keeps a typo (300 for 3)
+# out of an INTEGER column.
+MAX_ACTIVE_LIMIT = 50
+
 
 class RosterError(ValueError):
     """A value the roster cannot accept; the message says how to fix it."""
@@ -32,6 +36,14 @@ def _clean_languages(languages: Iterable[str]) -> list[str]:
         if code not in out:
             out.append(code)
     return out or ["en"]
+
+
+def _cap(max_active: int) -> int:
+    if max_active < 1:
+        raise RosterError("--max-active must be 1 or more")
+    if max_active > MAX_ACTIVE_LIMIT:
+        raise RosterError(f"--max-active must be {MAX_ACTIVE_LIMIT} or fewer")
+    return max_active
 
 
 def known_experience() -> frozenset[str]:
@@ -79,8 +91,7 @@ async def add_staff(
     if len(name) > 60:
         raise RosterError("--name is too long (60 characters at most)")
     known_role = _role(role)
-    if max_active < 1:
-        raise RosterError("--max-active must be 1 or more")
+    max_active = _cap(max_active)
     exp = clean_experience(experience)
     langs = _clean_languages(languages)
     staff = await session.get(Staff, tg_user_id)
@@ -106,8 +117,7 @@ async def set_cap_and_experience(session: AsyncSession, staff: Staff, max_active
     A lower cap never takes a conversation away: it only stops new ones until the load
     is under it (``policy.has_room``).
     """
-    if max_active < 1:
-        raise RosterError("--max-active must be 1 or more")
+    max_active = _cap(max_active)
     staff.experience = clean_experience(experience)
     staff.max_active = max_active
     await session.flush()

@@ -158,6 +158,9 @@ async def test_a_coordinator_adds_sets_cap_and_tags_and_pauses_all_audited(
         ([("tg_user_id", "503"), ("name", "Lee"), ("max_active", "0")], "Cap must be 1"),
         ([("tg_user_id", "503"), ("name", "  "), ("max_active", "2")], "Name is required"),
         ([("tg_user_id", "x"), ("name", "Lee"), ("max_active", "2")], "whole number"),
+        ([("tg_user_id", "503"), ("name", "Lee"), ("max_active", "300")], "50 or fewer"),
+        ([("tg_user_id", str(2**63)), ("name", "Lee"), ("max_active", "2")],
+         "the number Telegram shows"),
     ):
         status, _, body = await post(line, http, "add", [("form_token", token), *fields])
         assert status == 400 and says in body, says

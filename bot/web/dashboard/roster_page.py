@@ -31,6 +31,8 @@ from handoff.removal import remove_from_roster, set_paused
 
 T = TypeVar("T")
 
+TG_ID_LIMIT = 2**53  # Telegram's user ids fit in 52 bits; anything longer is a typo
+
 NOTICES = {
     "added": "Added to the roster. They can send /onduty to the bot to start.",
     "updated": "Saved.",
@@ -60,6 +62,7 @@ async def _params(request: web.Request, me: Staff) -> dict[str, Any]:
         "rows": [RosterRow(p, loads.get(p.tg_user_id, 0)) for p in people],
         "tags": sorted(roster.known_experience()),
         "roles": sorted(STAFF_ROLES),
+        "cap_limit": roster.MAX_ACTIVE_LIMIT,
         "form_token": form_token(_rt(request).settings.secret, cookie),
         "notice": NOTICES.get(request.query.get("done", "")),
         "error": None,
@@ -138,8 +141,9 @@ async def add(request: web.Request) -> web.Response:
     try:
         tg_id = _int(form, "tg_user_id", "Telegram user id")
         cap = _int(form, "max_active", "Cap")
-        if tg_id <= 0:
-            raise roster.RosterError("Telegram user id should be a positive number")
+        if not 0 < tg_id < TG_ID_LIMIT:
+            raise roster.RosterError("Telegram user id should be the number Telegram shows "
+                                     "for that account")
         role = form.get("role", "specialist")
         languages = form.get("languages", "").split(",")
         experience = form.getall("experience", [])
