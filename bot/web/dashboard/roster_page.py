@@ -6,8 +6,9 @@ every request). Every form carries a token bound to the session cookie
 (ids and settings only: never a name or anything a parent wrote) and what the bot says
 because of it — removing a specialist sends their parents back to the front of the
 queue, told honestly (``handoff.removal``) — so the outbox sends it after the commit.
-After a change the browser is sent back to the page (post/redirect/get), with a notice
-chosen from a fixed list, so nothing the form sent is ever echoed into the page.
+After a change the browser is sent back to the page (post/redirect/get) with a notice
+chosen from a fixed list; a refused change re-renders the page with one sentence saying
+why (autoescaped, like everything on the dashboard).
 """
 
 from __future__ import annotations
