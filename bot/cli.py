@@ -389,13 +389,47 @@ async def _with_db(fn_name: str, args: argparse.Namespace) -> int:
                     print(f"{st.tg_user_id}\t{st.name}\t{st.role}\t{','.join(st.languages)}\t"
                           f"max {st.max_active}\t{','.join(st.experience) or '-'}\t{duty}")
             elif fn_name == "remove":
-                if not await roster.remove_staff(s, args.telegram_user_id):
-                    print(f"no staff member with id {args.telegram_user_id}", file=sys.stderr)
-                    return 1
-                print(f"removed {args.telegram_user_id}")
+                return await _remove_staff(s, args.telegram_user_id)
         return 0
     finally:
         await db.dispose()
+
+
+async def _remove_staff(session: Any, staff_id: int) -> int:
+    """As on the dashboard: open conversations back to the front of the queue, each parent
+    told, colleagues alerted, the person told; the running line's sender delivers it."""
+    from bot.telegram.outgoing import add_actions
+    from core.context import Ctx
+    from core.storage.models import Staff
+    from flows.content import load_content
+    from handoff import queries
+    from handoff.removal import remove_from_roster
+
+    staff = await session.get(Staff, staff_id)
+    if staff is None:
+        print(f"no staff member with id {staff_id}", file=sys.stderr)
+        return 1
+    settings = _settings()
+    offered = [c for c in await queries.queued(session) if c.offered_staff_id == staff_id]
+    busy = await queries.active_of(session, staff_id)
+    problem = secret_key_problem(settings)
+    if problem is not None and (busy or offered):
+        # Parents get a signed Leave button, colleagues a signed Take button.
+        print(f"error: {problem}", file=sys.stderr)
+        print("Set it as for the line, then remove again: parents are waiting on "
+              f"{len(busy) + len(offered)} conversation(s) with this person.", file=sys.stderr)
+        return 1
+    now = datetime.now(UTC)
+    ctx = Ctx(session=session, now=now, settings=settings,
+              content=load_content(settings.content_dir))
+    role = staff.role
+    moved = await remove_from_roster(ctx, staff)
+    await ctx.audit("cli", "roster_remove",
+                    details={"staff": staff_id, "role": role, "requeued": moved})
+    await add_actions(session, ctx.actions, now)
+    print(f"removed {staff_id}" + (f"; {moved} conversation(s) back at the front of the "
+                                   "queue, their parents told" if moved else ""))
+    return 0
 
 
 def cmd_staff(args: argparse.Namespace) -> int:

@@ -19,6 +19,10 @@ from core.storage.models import STAFF_ROLES, Staff, StaffRole
 from flows.content.parse import read_experience_ids
 from handoff.policy import invalid_experience
 
+# No one holds more conversations than this at once; it also keeps a typo (300 for 3)
+# out of an INTEGER column.
+MAX_ACTIVE_LIMIT = 50
+
 
 class RosterError(ValueError):
     """A value the roster cannot accept; the message says how to fix it."""
@@ -35,6 +39,20 @@ def _clean_languages(languages: Iterable[str]) -> list[str]:
         if code not in out:
             out.append(code)
     return out or ["en"]
+
+
+def _cap(max_active: int) -> int:
+    if max_active < 1:
+        raise RosterError("--max-active must be 1 or more")
+    if max_active > MAX_ACTIVE_LIMIT:
+        raise RosterError(f"--max-active must be {MAX_ACTIVE_LIMIT} or fewer")
+    return max_active
+
+
+def known_experience() -> tuple[str, ...]:
+    """The experience tags a staff member may carry: the shipped content's, so the CLI and
+    the dashboard offer and accept the same tags."""
+    return content_experience()
 
 
 def content_experience(content_dir: Path | None = None) -> tuple[str, ...]:
@@ -85,8 +103,7 @@ async def add_staff(
     if len(name) > 60:
         raise RosterError("--name is too long (60 characters at most)")
     known_role = _role(role)
-    if max_active < 1:
-        raise RosterError("--max-active must be 1 or more")
+    max_active = _cap(max_active)
     exp = clean_experience(experience, known_experience)
     langs = _clean_languages(languages)
     staff = await session.get(Staff, tg_user_id)
@@ -120,6 +137,19 @@ async def set_experience(
     staff.experience = exp
     await session.flush()
     return staff
+
+
+async def set_cap_and_experience(session: AsyncSession, staff: Staff, max_active: int,
+                                 experience: Iterable[str]) -> None:
+    """Change how many parents someone may hold at once and what they know best.
+
+    A lower cap never takes a conversation away: it only stops new ones until the load
+    is under it (``policy.has_room``).
+    """
+    max_active = _cap(max_active)
+    staff.experience = clean_experience(experience)
+    staff.max_active = max_active
+    await session.flush()
 
 
 async def list_staff(session: AsyncSession) -> list[Staff]:

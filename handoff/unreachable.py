@@ -45,7 +45,7 @@ async def staff_unreachable(ctx: Ctx, staff: Staff) -> None:
     await ctx.audit("system", "staff_unreachable", details={"staff": staff.tg_user_id})
     await ctx.bump("staff_unreachable")
     moved = [c for c in await queries.active_of(ctx.session, staff.tg_user_id)
-             if await _requeue(ctx, staff, c)]
+             if await requeue_front(ctx, staff, c, "handoff.peer_unreachable")]
     for conv in await queries.queued(ctx.session):
         if conv.offered_staff_id == staff.tg_user_id:  # push mode: the offer went nowhere
             conv.offered_staff_id = None
@@ -62,14 +62,17 @@ async def staff_unreachable(ctx: Ctx, staff: Staff) -> None:
     )
 
 
-async def _requeue(ctx: Ctx, staff: Staff, conv: Conversation) -> bool:
-    """One conversation back to the front of the queue, the parent told, colleagues alerted."""
+async def requeue_front(ctx: Ctx, staff: Staff, conv: Conversation, parent_key: str) -> bool:
+    """One conversation back to the front of the queue, the parent told ``parent_key``
+    (with their place), colleagues alerted — never ``staff`` nor anyone unreachable.
+
+    Also the path of a specialist taken off the roster (``handoff.removal``)."""
     if not await release(ctx.session, conv.id, staff.tg_user_id):
         return False
     parent = await queries.parent_of(ctx.session, conv)
     if parent is not None and not parent.unreachable:
-        await queue.tell_position(ctx, parent, conv, "handoff.peer_unreachable")
-    skip = await unreachable_ids(ctx)
+        await queue.tell_position(ctx, parent, conv, parent_key)
+    skip = [*await unreachable_ids(ctx), staff.tg_user_id]
     if conv.priority == "crisis":
         await alerts.crisis_alerts(ctx, conv, parent, exclude=skip)
     else:

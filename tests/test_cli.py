@@ -173,3 +173,57 @@ def test_staff_experience_is_validated_against_content_and_can_be_edited(tmp_pat
     assert bad.returncode == 1 and "cw-investigation" in bad.stderr
     assert "child-welfare" in bad.stderr  # the known tags are listed
     assert run("staff", "experience", "4999", "iep", env=env).returncode == 1
+def test_staff_remove_sends_their_parent_back_to_the_queue_and_tells_them(
+        tmp_path: Path) -> None:
+    import asyncio
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import select
+
+    from core.storage.db import Database
+    from core.storage.migrate import upgrade
+    from core.storage.models import Conversation, OutboxRow, Parent, Staff
+    from flows.content import load_content
+    from handoff import roster
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'r.db'}"
+    now = datetime.now(UTC)
+
+    async def seed() -> None:
+        db = Database(url)
+        await upgrade(db)
+        async with db.tx() as s:
+            await roster.add_staff(s, 4242, "Maria", "specialist", ["en"], 3, [], now)
+            s.add(Parent(id=1, pseudonym="K7Q2", tg_user_id=9001, chat_id=9001, lang="es",
+                         created_at=now, last_seen_at=now))
+            await s.flush()
+            s.add(Conversation(parent_id=1, status="active", priority="normal", lang="es",
+                               queued_at=now - timedelta(minutes=9), claimed_at=now,
+                               specialist_id=4242))
+        await db.dispose()
+
+    async def after() -> tuple[Staff | None, Conversation | None, list[OutboxRow]]:
+        db = Database(url)
+        async with db.read() as s:
+            out = (await s.get(Staff, 4242), await s.scalar(select(Conversation)),
+                   list(await s.scalars(select(OutboxRow).order_by(OutboxRow.id))))
+        await db.dispose()
+        return out
+
+    asyncio.run(seed())
+    env = {"PARENTLINE_DATABASE_URL": url}
+    refused = run("staff", "remove", "4242", env=env)  # no key: the Leave button needs it
+    assert refused.returncode == 1 and "PARENTLINE_SECRET_KEY" in refused.stderr
+    staff, conv, sent = asyncio.run(after())
+    assert staff is not None and conv is not None and conv.status == "active" and not sent
+
+    res = run("staff", "remove", "4242", env={**env, "PARENTLINE_SECRET_KEY": "k" * 32})
+    assert res.returncode == 0, res.stderr
+    assert "1 conversation(s) back at the front of the queue" in res.stdout
+    staff, conv, sent = asyncio.run(after())
+    assert staff is None and conv is not None
+    assert (conv.status, conv.specialist_id, conv.front_of_queue) == ("queued", None, True)
+    texts = {row.chat_id: (row.params or {}).get("text", "") for row in sent}
+    content = load_content(REPO / "content")
+    assert texts[9001] == content.text("handoff.back_in_queue", "es", position=1, minutes="?")
+    assert texts[4242] == content.text("staff.removed_from_roster", "en", count=1)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from bot.web.dashboard import views
+from bot.web.dashboard import roster_page, views
 
 if TYPE_CHECKING:
     from bot.app.runtime import LineRuntime
@@ -35,6 +35,11 @@ def add_dashboard(app: web.Application, runtime: LineRuntime) -> None:
     app.router.add_get("/dashboard/stats", views.stats)
     app.router.add_get("/dashboard/content", views.content)
     app.router.add_get("/dashboard/export.csv", views.export_csv)
+    app.router.add_get("/dashboard/roster", roster_page.roster_page)
+    app.router.add_post("/dashboard/roster/add", roster_page.add)
+    app.router.add_post("/dashboard/roster/update", roster_page.update)
+    app.router.add_post("/dashboard/roster/pause", roster_page.pause)
+    app.router.add_post("/dashboard/roster/remove", roster_page.remove)
     app.router.add_get("/dashboard/static/dashboard.css", _css)
 
 

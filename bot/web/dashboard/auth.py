@@ -88,3 +88,20 @@ def read_cookie(secret: bytes, value: str | None, now: datetime) -> Session | No
 def token_hash(token: str) -> str:
     """What is stored for a login token: its SHA-256, so a database leak is not a login."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def form_token(secret: bytes, cookie_value: str) -> str:
+    """The hidden field every roster form carries: bound to this very session cookie.
+
+    The cookie is already ``SameSite=Lax`` (a cross-site POST arrives without it), which
+    is all sign-out relies on; changing the roster can hurt parents, so it also needs
+    this token, which another site cannot read and a sibling subdomain cannot forge.
+    """
+    mac = hmac.new(_key(secret), b"form:" + cookie_value.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+def form_token_ok(secret: bytes, cookie_value: str | None, sent: str | None) -> bool:
+    if not cookie_value or not sent:
+        return False
+    return hmac.compare_digest(sent, form_token(secret, cookie_value))
