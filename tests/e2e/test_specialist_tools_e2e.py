@@ -116,3 +116,14 @@ async def test_alerts_reach_a_spanish_speaking_specialist_in_spanish(line: Line)
     alert = await maria.reads("quiere hablar con una persona de apoyo")
     assert "would like to talk" not in alert["text"]
     assert t(line, "staff.btn_take", "es") in maria.button_labels()
+
+
+async def test_a_flood_batch_reaches_a_spanish_speaking_specialist_in_spanish(line: Line) -> None:
+    maria = await on_duty(line, 8401, "María", ("es", "en"))
+    parent = await spanish_parent_with(line, maria, "es", 9401)
+    for i in range(14):
+        parent.says(f"mensaje {i} otra vez")
+    header = t(line, "moderation.batch_header", "es", pseudonym="", count=0).split("0")[1][:15]
+    batch = await maria.reads(header, timeout=30)
+    assert "mensaje 13 otra vez" in batch["text"]
+    assert t(line, "moderation.batch_header", "en", pseudonym="", count=0)[:10] not in batch["text"]
