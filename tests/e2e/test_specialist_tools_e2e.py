@@ -9,7 +9,9 @@ are refused kindly. A Spanish-speaking specialist reads their alerts in Spanish.
 from __future__ import annotations
 
 from conftest import Line, Person
+from sqlalchemy import select
 
+from core.storage.models import Parent
 from flows.content.replies import saved_reply
 
 
@@ -127,3 +129,32 @@ async def test_a_flood_batch_reaches_a_spanish_speaking_specialist_in_spanish(li
     batch = await maria.reads(header, timeout=30)
     assert "mensaje 13 otra vez" in batch["text"]
     assert t(line, "moderation.batch_header", "en", pseudonym="", count=0)[:10] not in batch["text"]
+
+
+async def test_with_two_parents_a_reply_goes_where_it_is_meant(line: Line) -> None:
+    ana = await on_duty(line, 8501, "Ana", ("en", "es"))
+    p_es = await spanish_parent_with(line, ana, "en", 9501)
+    p_en = line.parent(9502, lang="en")
+    p_en.says("/talk")
+    await p_en.reads("in line")
+    await ana.reads(t(line, "staff.alert_new")[10:30])
+    await ana.press(t(line, "staff.btn_take"))
+    await p_en.reads("has joined")
+
+    p_es.says("hola, sigo aquí")
+    await ana.fake.wait_until(lambda: any("sigo aquí" in (m["text"] or "")
+                                          for m in ana.fake.messages_to(ana.id)), 10)
+    copy = next(m for m in ana.fake.messages_to(ana.id) if "sigo aquí" in (m["text"] or ""))
+    ana.says("/r here", reply_to=copy["message_id"])  # a reply says which parent
+    await p_es.reads(reply_text(line, "here", "es"))
+
+    ana.says("/r take_your_time")  # two conversations, no reply: ask, never guess
+    await ana.reads(t(line, "staff.which_parent_tool")[:25])
+    assert not any(reply_text(line, "take_your_time", lang) in x
+                   for lang in ("en", "es") for x in p_en.texts() + p_es.texts())
+    async with line.runtime.db.read() as s:
+        pseudonym = (await s.scalars(select(Parent.pseudonym)
+                                     .where(Parent.tg_user_id == 9502))).one()
+    await ana.press(f"Parent {pseudonym}")
+    await p_en.reads(reply_text(line, "take_your_time", "en"))
+    assert not any(reply_text(line, "here", "en") in x for x in p_en.texts())
