@@ -39,6 +39,14 @@ def _by_name(texts: Mapping[str, object]) -> dict[str, dict[str, object]]:
     return out
 
 
+def _line(texts: Mapping[str, object], name: str) -> int:
+    """Where a saved reply (or one field, ``NAME.FIELD``) starts: the parser keeps lines."""
+    key = f"{NAMESPACE}.{name}"
+    lines = [getattr(v, "line", 1) for k, v in texts.items()
+             if k == key or k.startswith(key + ".")]
+    return min(lines, default=1)
+
+
 def saved_replies(texts: Mapping[str, Mapping[str, object]], lang: str) -> list[SavedReply]:
     """The valid saved replies in exactly ``lang`` (no fallback), in file order."""
     found = []
@@ -75,14 +83,18 @@ def check_replies(
                                         f"(it exists in {have}); a parent would get no "
                                         "reply in their language, so add it to this file"))
                 continue
+            line = _line(texts.get(lang, {}), name)
             try:
                 SavedReply.model_validate({"name": name, **fields})
             except ValidationError as exc:
                 for err in exc.errors():
                     where = ".".join(str(x) for x in err["loc"]) or name
-                    problems.append(Problem(file, 1, f'saved reply "{name}" ({where}): '
+                    problems.append(Problem(file, line, f'saved reply "{name}" ({where}): '
                                             f"{err['msg']}; each needs a short title and a text"))
-            if any("{" in str(v) or "}" in str(v) for v in fields.values()):
-                problems.append(Problem(file, 1, f'saved reply "{name}": no {{placeholders}} '
-                                        "or braces; it is sent exactly as written"))
+            for field, value in fields.items():
+                if "{" in str(value) or "}" in str(value):
+                    at = _line(texts.get(lang, {}), f"{name}.{field}")
+                    problems.append(Problem(file, at, f'saved reply "{name}": no {{placeholders}} '
+                                            f"or braces in its {field}; it is sent exactly as "
+                                            "written"))
     return problems

@@ -56,6 +56,10 @@ def test_a_reply_without_a_title_or_with_placeholders_is_an_error(root: Path) ->
                   .replace('  title: "Aquí estoy"\n', "")
                   .replace("Tómate todo el tiempo", "Tómate {tiempo} el tiempo"),
                   encoding="utf-8")
-    found = errors_in(check_content(root), ES_FILE)
+    problems = check_content(root)
+    found = errors_in(problems, ES_FILE)
     assert any('"here" (title)' in m for m in found), found
+    braces = next(p for p in problems if '"take_your_time": no {' in p.message)
+    lines = es.read_text(encoding="utf-8").splitlines()
+    assert "Tómate {tiempo}" in lines[braces.line - 1]  # points at the line to fix
     assert any('"take_your_time": no {placeholders}' in m for m in found), found
