@@ -27,6 +27,7 @@ from handoff import (
     relay,
     support,
     timers,
+    tools,
 )
 from handoff import buttons as B
 from handoff import transfer as xfer
@@ -36,6 +37,7 @@ from handoff.unreachable import crisis_in_place, staff_unreachable
 __all__ = [  # the staff commands' table is bot/app/staff_router.STAFF_COMMANDS
     "delivery_failed",
     "escalate_crisis",
+    "find_command",
     "forget_parent",
     "internal_job",
     "off_duty",
@@ -46,6 +48,7 @@ __all__ = [  # the staff commands' table is bot/app/staff_router.STAFF_COMMANDS
     "parent_event",
     "pause",
     "request_peer",
+    "saved_reply_command",
     "show_queue",
     "show_who",
     "staff_event",
@@ -381,6 +384,34 @@ async def on_conversation(ctx: Ctx, staff: Staff, ev: Inbound) -> None:
         await _run_on(ctx, staff, cmd, conv, ev.args)
 
 
+async def _replied_conv(ctx: Ctx, staff: Staff, ev: Inbound) -> tuple[bool, Conversation | None]:
+    """(ok, the conversation a command replied to); not ok, after saying so, if not theirs."""
+    conv = await relay.conv_of_reply(ctx, staff, ev.reply_to_message_id)
+    if conv is not None and (conv.status != "active" or conv.specialist_id != staff.tg_user_id):
+        staff_say(ctx, staff, "staff.conv_not_yours")
+        return False, None
+    return True, conv
+
+
+async def saved_reply_command(ctx: Ctx, staff: Staff, ev: Inbound) -> None:
+    """/r: the saved replies as buttons; /r NAME: send that one to the parent."""
+    ok, conv = await _replied_conv(ctx, staff, ev)
+    if not ok:
+        return
+    if ev.args.strip():
+        await tools.reply_named(ctx, staff, conv, ev.args)
+    else:
+        tools.list_replies(ctx, staff, conv)
+
+
+async def find_command(ctx: Ctx, staff: Staff, ev: Inbound) -> None:
+    """/find WORD: directory entries to share with the parent, in the parent's language."""
+    ok, conv = await _replied_conv(ctx, staff, ev)
+    if not ok:
+        return
+    tools.find(ctx, staff, conv, ev.args)
+
+
 async def show_queue(ctx: Ctx, staff: Staff, ev: Inbound) -> None:
     """/queue"""
     await coord.show_queue(ctx, staff)
@@ -424,6 +455,8 @@ async def _staff_button(ctx: Ctx, staff: Staff, ev: Inbound) -> None:
         B.OUTCOME: ending.outcome,
         B.HELP: support.start_advising,
         B.REPORT: support.report_decision,
+        B.REPLY: tools.reply_button,
+        B.SHARE: tools.share_button,
     }
     if a in simple:
         await simple[a](ctx, staff, arg)

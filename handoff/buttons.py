@@ -24,6 +24,8 @@ HELP = "h.help"  # arg: conversation id (coordinator will advise)
 ADVISE_DONE = "h.advise_done"
 REPORT = "h.report"  # arg: report decision id:made|not_made
 END = "h.end"  # arg: conversation id (after a quiet check)
+REPLY = "h.r"  # arg: saved reply name[:conversation id]
+SHARE = "h.share"  # arg: resource key[:conversation id] (handoff.tools.resource_key)
 
 # parent side
 LEAVE = "h.leave"  # arg: conversation id

@@ -183,6 +183,12 @@ async def deliver(
     else:
         ctx.send(CopyMessages(chat_id=parent.chat_id, from_chat_id=from_chat,
                               message_ids=ids, meta={"conversation": conv.id}))
+    await answered(ctx, parent, conv)
+
+
+async def answered(ctx: Ctx, parent: Parent, conv: Conversation) -> None:
+    """The specialist said something to the parent (a copy, a saved reply, a resource):
+    note the first response time, stop the "are you there?" clocks, restart the quiet one."""
     if conv.first_response_at is None:
         conv.first_response_at = ctx.now
     await waiting.answered(ctx, parent, conv)

@@ -13,8 +13,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from core.context import Ctx
-from core.storage.models import Conversation, Parent, RelayLink
+from core.storage.models import Conversation, Parent, RelayLink, Staff
 from flows.events import Inbound, SendText
+from handoff.speech import staff_lang
 
 WINDOW = timedelta(seconds=10)
 MAX_IN_WINDOW = 8  # more than this within WINDOW is a flood (people do send bursts of 3-5)
@@ -64,6 +65,8 @@ async def flush(ctx: Ctx, conv_id: int) -> None:
                      staff_message_id=None, created_at=ctx.now)
     ctx.session.add(link)
     await ctx.session.flush()
-    header = ctx.text("moderation.batch_header", "en", pseudonym=pseudonym, count=len(batch))
+    staff = await ctx.session.get(Staff, conv.specialist_id)
+    lang = staff_lang(staff) if staff is not None else "en"  # the specialist reads it
+    header = ctx.text("moderation.batch_header", lang, pseudonym=pseudonym, count=len(batch))
     body = "\n\n".join(batch)
     ctx.send(SendText(conv.specialist_id, f"{header}\n\n{body}", meta={"relay_link": link.id}))

@@ -36,6 +36,9 @@ STAFF_COMMANDS: dict[str, StaffCommand] = {
     "transfer": handoff.on_conversation,
     "consult": handoff.on_conversation,
     "report": handoff.on_conversation,
+    # saying things from content: saved replies, directory entries (handoff/tools.py)
+    "r": handoff.saved_reply_command,
+    "find": handoff.find_command,
     # looking around
     "queue": handoff.show_queue,
     "who": handoff.show_who,

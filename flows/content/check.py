@@ -24,6 +24,7 @@ from flows.content.parse import (
     placeholders,
 )
 from flows.content.render import REQUIRED_TEXTS
+from flows.content.replies import check_replies
 from flows.content.yamlio import ContentError, Problem, line_of, load_yaml
 
 _PHONE_CHARS = re.compile(r"^\+?[\d\s().-]+$")
@@ -352,6 +353,7 @@ def validate(
     today = today or date.today()
     problems: list[Problem] = []
     _check_texts(parsed, problems)
+    problems += check_replies(parsed.texts, parsed.languages, parsed.namespace_files)
     langs = parsed.languages
     _duplicates(problems, parsed.resources, "resource")
     for res in parsed.resources:
