@@ -28,9 +28,6 @@ COUNTY = "example-travis-county-family-line"
 STATE = "example-texas-parent-line"
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.fixture

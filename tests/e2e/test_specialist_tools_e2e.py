@@ -8,18 +8,11 @@ are refused kindly. A Spanish-speaking specialist reads their alerts in Spanish.
 
 from __future__ import annotations
 
-import pytest
 from conftest import Line, Person
 from sqlalchemy import select
 
 from core.storage.models import Parent
 from flows.content.replies import saved_reply
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def backend(request: pytest.FixtureRequest) -> str:
-    """Every test here runs on SQLite and on PostgreSQL, like the rest of the handoff."""
-    return str(request.param)
 
 
 def t(line: Line, key: str, lang: str = "en", **params: object) -> str:

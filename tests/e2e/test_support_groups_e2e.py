@@ -27,9 +27,6 @@ ES_GROUP = "example-parent-group-es"
 JOB = "meeting_reminder"
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.fixture
