@@ -10,6 +10,7 @@ token.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import socket
 from typing import Any
@@ -352,9 +353,13 @@ async def test_in_webhook_mode_a_revoked_token_shows_although_no_update_comes(
         assert "PARENTLINE_TELEGRAM_TOKEN" in body["reason"]
         _, text = await ops(line, "/metrics")
         assert metric(text, "parentline_telegram_token_rejected") == 1
-        await asyncio.sleep(1.6)
-        probes = [r for r in fake_tg.requests("getWebhookInfo") if r.status == 401]
-        assert 1 <= len(probes) <= 5  # about one per probe interval, not a tight loop
+        # Not a tight loop: refused probes keep coming, each a probe interval after the last.
+        await fake_tg.wait_until(
+            lambda: len([r for r in fake_tg.requests("getWebhookInfo") if r.status == 401]) >= 3,
+            10)
+        probes = [r.ts for r in fake_tg.requests("getWebhookInfo") if r.status == 401]
+        gaps = [b - a for a, b in itertools.pairwise(probes)]
+        assert gaps and min(gaps) >= runtime.probe_seconds * 0.8, gaps
     finally:
         await runtime.stop()
 
