@@ -478,6 +478,7 @@ async def bench_claims(fake: FakeTelegram, work: Path, pg_url: str) -> dict[str,
         for uid in parents:
             fake.create_user(uid, language_code="en")
             fake.user_sends(uid, "/talk")
+            fake.user_sends(uid, "/talk")  # again: the handoff card is sent as it is
         for sid in specialists:
             fake.create_user(sid, language_code="en")
         await wait_idle(bot)

@@ -19,18 +19,23 @@ from datetime import datetime
 
 @dataclass(frozen=True, slots=True)
 class RequestPeer:
-    """Queue the parent for a peer specialist (/talk or the "talk to a person" button).
+    """Queue the parent for a peer specialist, with the card they saw and sent.
 
-    ``note`` is what the parent wrote after /talk, if anything; ``experience`` is an
+    ``note`` is the line in their own words on the card, if any; ``experience`` is an
     experience tag of ``content/experience.yaml`` (never a topic id): the one the
     parent chose (``chosen``: they wait for such a peer unless they say otherwise), or
-    their topic's default, a soft preference. The handoff part answers with the queue
-    place or the after-hours text.
+    their topic's default, a soft preference. ``card``: this comes from the parent's
+    handoff card (``flows/parent/card.py``), so the peer reads exactly it: the ``topic``
+    they kept (None: taken out) and their region only if ``region``. The handoff part
+    answers with the queue place or the after-hours text.
     """
 
     note: str | None = None
     experience: str | None = None
     chosen: bool = False
+    card: bool = False
+    topic: str | None = None
+    region: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,10 +31,12 @@ from handoff import (
 )
 from handoff import buttons as B
 from handoff import transfer as xfer
+from handoff.queue import Card
 from handoff.speech import parent_label, staff_lang, staff_say
 from handoff.unreachable import crisis_in_place, staff_unreachable
 
 __all__ = [  # the staff commands' table is bot/app/staff_router.STAFF_COMMANDS
+    "Card",
     "delivery_failed",
     "escalate_crisis",
     "find_command",
@@ -75,8 +77,10 @@ async def request_peer(
     experience: str | None = None,
     chosen: bool = False,
     note: str | None = None,
+    card: Card | None = None,
 ) -> Conversation:
-    """/talk or a crisis: queue the parent (or raise their entry to crisis) and tell people."""
+    """A sent handoff card or a crisis: queue the parent (or raise their entry to crisis)
+    and tell people."""
     crisis = priority == "crisis"
     conv, created = await queue.enqueue(
         ctx,
@@ -86,6 +90,7 @@ async def request_peer(
         experience=experience,
         note=note,
         chosen=chosen,
+        card=card,
     )
     if conv.status == "active":
         if not crisis:

@@ -7,6 +7,7 @@ longest wait), and a parent only hears an update when it means something.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from core.context import Ctx
@@ -80,6 +81,15 @@ async def refresh_positions(ctx: Ctx) -> None:
         conv.last_wait_told = wait
 
 
+@dataclass(frozen=True, slots=True)
+class Card:
+    """What the parent kept on their handoff card: the topic (None: taken out or never
+    named) and whether their region is on it. The line is the request's ``note``."""
+
+    topic: str | None
+    region: bool
+
+
 def _initial_resources(parent: Parent) -> list[str]:
     data = parent.flow_data or {}
     raw = data.get("resources_shared") or data.get("resources") or []
@@ -95,12 +105,15 @@ async def enqueue(
     experience: str | None,
     note: str | None,
     chosen: bool = False,
+    card: Card | None = None,
 ) -> tuple[Conversation, bool]:
     """The parent's open conversation (raised to crisis if asked), or a new queue entry.
 
     ``experience`` must be a tag of ``content/experience.yaml``; a topic id is mapped to
     its default tag, and without one the parent's topic gives the default (a soft
     preference). ``chosen``: the parent asked for it and waits for such a peer.
+    ``card``: what the parent chose to share on their handoff card; the entry then holds
+    that and nothing else from their chat with the bot (``note`` is the card's line).
     """
     crisis = priority == "crisis"
     conv = await queries.open_conversation_of(ctx.session, parent.id)
@@ -112,8 +125,9 @@ async def enqueue(
         if note:
             _add_note(conv, note)
         return conv, False
-    topic = (parent.flow_data or {}).get("topic")
+    topic = card.topic if card is not None else (parent.flow_data or {}).get("topic")
     tag = experience_tag(ctx, experience, str(topic) if topic else None)
+    line = note[:NOTE_MAX] if note else None
     conv = Conversation(
         parent_id=parent.id,
         status="queued",
@@ -126,15 +140,18 @@ async def enqueue(
         experience_only=bool(chosen and tag and tag == experience),
         preferred_staff_id=parent.last_staff_id,
         queued_at=ctx.now,
-        waiting_note=note[:NOTE_MAX] if note else None,
-        resources_shared=_initial_resources(parent),
+        waiting_note=None if card is not None else line,
+        from_card=card is not None,
+        card_line=line if card is not None else None,
+        region_shared=card.region if card is not None else True,
+        resources_shared=[] if card is not None else _initial_resources(parent),
         handoff_notes=[],
         declined_by=[],
         any_language_ok=False,
         after_hours=False,
         heavy=False,
         front_of_queue=False,
-        note_acked=bool(note),
+        note_acked=bool(note) and card is None,  # "I'll pass it on" is for later words
     )
     ctx.session.add(conv)
     await ctx.session.flush()

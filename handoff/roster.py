@@ -140,14 +140,16 @@ async def set_experience(
 
 
 async def set_cap_and_experience(session: AsyncSession, staff: Staff, max_active: int,
-                                 experience: Iterable[str]) -> None:
+                                 experience: Iterable[str], *,
+                                 known_experience: Collection[str] | None = None) -> None:
     """Change how many parents someone may hold at once and what they know best.
 
     A lower cap never takes a conversation away: it only stops new ones until the load
-    is under it (``policy.has_room``).
+    is under it (``policy.has_room``). ``known_experience``: the tags of the content in
+    use (default: the shipped content).
     """
     max_active = _cap(max_active)
-    staff.experience = clean_experience(experience)
+    staff.experience = clean_experience(experience, known_experience)
     staff.max_active = max_active
     await session.flush()
 

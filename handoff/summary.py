@@ -1,6 +1,9 @@
 """The summary a specialist reads before saying hello.
 
-It gathers what the parent already told the line so they never have to repeat it:
+A parent who asked for a person sent their own handoff card (``flows/parent/card.py``):
+the summary is that card, and nothing else from their chat with the bot. A crisis
+queues a parent without a card; its summary (and that of conversations from before
+the card) gathers what the parent already told the line so they never repeat it:
 who (pseudonym or chosen name), language, region, topic, the lived experience they
 asked for (or their topic suggests), whether the bot saw a crisis,
 the resources already shared, what they wrote while waiting, and notes from earlier
@@ -40,8 +43,46 @@ def resource_names(ctx: Ctx, ids: list[str], lang: str) -> list[str]:
     return names
 
 
+def card_text(ctx: Ctx, conv: Conversation, parent: Parent | None, lang: str) -> str:
+    """The parent's handoff card as they sent it, and what the line adds for safety.
+
+    Only what the parent chose to share: the topic they kept, their line, language, the
+    peer they asked for, the region if they left it on. Added by the line, never from the
+    chat with the bot: a crisis seen since, what they wrote while waiting, earlier peers'
+    notes, and whether it came after hours.
+    """
+    none = ctx.text("staff.summary_none", lang)
+    label = (ctx.content.experience_label(conv.requested_experience, lang)
+             if conv.experience_only and conv.requested_experience else None)
+    extra = []
+    if conv.crisis:
+        extra.append(ctx.text("staff.summary_crisis", lang, category=conv.crisis_category or "?"))
+    if conv.waiting_note:
+        extra.append(ctx.text("staff.card_waiting", lang, waiting_note=conv.waiting_note))
+    notes = list(conv.handoff_notes or [])
+    if notes:
+        extra.append(ctx.text("staff.card_notes", lang,
+                              notes="\n".join(f"• {n}" for n in notes)))
+    if conv.after_hours:
+        extra.append(ctx.text("staff.summary_after_hours", lang))
+    return ctx.text(
+        "staff.card_summary",
+        lang,
+        who=parent_label(ctx, parent, lang),
+        topic=topic_text(ctx, conv, lang),
+        line=conv.card_line or none,
+        language=conv.lang,
+        experience=(ctx.text("staff.card_experience", lang, label=label) if label
+                    else ctx.text("staff.card_anyone", lang)),
+        region=region_text(ctx, parent, lang) if conv.region_shared else none,
+        extra="\n".join(extra),
+    ).replace("\n\n\n", "\n\n")
+
+
 def summary_text(ctx: Ctx, conv: Conversation, parent: Parent | None, lang: str) -> str:
-    """The full summary in the specialist's language ``lang``."""
+    """The full summary in the specialist's language ``lang`` (the card, if they sent one)."""
+    if conv.from_card:
+        return card_text(ctx, conv, parent, lang)
     none = ctx.text("staff.summary_none", lang)
     crisis = (
         ctx.text("staff.summary_crisis", lang, category=conv.crisis_category or "?")

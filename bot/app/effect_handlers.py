@@ -37,8 +37,9 @@ EffectHandler = Callable[[Ctx, Parent, Any], Awaitable[None]]
 
 
 async def request_peer(ctx: Ctx, parent: Parent, effect: RequestPeer) -> None:
+    card = handoff.Card(effect.topic, effect.region) if effect.card else None
     await handoff.request_peer(ctx, parent, experience=effect.experience,
-                               chosen=effect.chosen, note=effect.note)
+                               chosen=effect.chosen, note=effect.note, card=card)
     parent.flow_state = HANDED_OFF
 
 

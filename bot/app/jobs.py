@@ -13,13 +13,17 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.storage import inbox, outbox
 from core.storage.db import Database
 from core.storage.models import Conversation, Job, LoginToken, Parent
+from flows.parent.card import CARD
+from flows.parent.machine import LISTENING, REVIEWING_CARD
 from flows.safety import ask
 
 log = logging.getLogger(__name__)
+CARD_DRAFT_KEPT = timedelta(days=1)
 
 
 async def enqueue_due_jobs(db: Database, now: datetime, limit: int = 200) -> int:
@@ -53,8 +57,9 @@ async def purge(db: Database, now: datetime, retention_days: int) -> dict[str, i
         res = await s.execute(
             update(Conversation)
             .where(Conversation.status == "ended", Conversation.ended_at < cutoff)
-            .values(waiting_note=None, specialist_note=None, handoff_notes=[])
+            .values(waiting_note=None, card_line=None, specialist_note=None, handoff_notes=[])
         )
+        drafts = await _purge_unsent_cards(s, now - CARD_DRAFT_KEPT)
         await s.execute(delete(Job).where(Job.done_at.is_not(None), Job.done_at < cutoff))
         windows = await s.execute(  # the screen's window is never older than an hour
             update(Parent)
@@ -64,7 +69,20 @@ async def purge(db: Database, now: datetime, retention_days: int) -> dict[str, i
         await s.execute(delete(LoginToken).where(LoginToken.expires_at < now))
     return {"inbox": n_in, "outbox": n_out,
             "conversations": int(getattr(res, "rowcount", 0) or 0),
-            "screen_windows": int(getattr(windows, "rowcount", 0) or 0)}
+            "screen_windows": int(getattr(windows, "rowcount", 0) or 0),
+            "card_drafts": drafts}
+
+
+async def _purge_unsent_cards(s: AsyncSession, cutoff: datetime) -> int:
+    """A handoff card a parent never sent (their line in their own words) goes after a day."""
+    parents = await s.scalars(select(Parent).where(
+        Parent.flow_state == REVIEWING_CARD, Parent.last_seen_at < cutoff))
+    n = 0
+    for parent in parents:
+        parent.flow_data = {k: v for k, v in (parent.flow_data or {}).items() if k != CARD}
+        parent.flow_state = LISTENING
+        n += 1
+    return n
 
 
 class JobRunner:

@@ -28,6 +28,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     false,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -257,6 +258,11 @@ class Conversation(Base):
     ended_at: Mapped[datetime | None]
     specialist_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     waiting_note: Mapped[str | None] = mapped_column(Text)  # parent's words for the peer
+    # Requested with the parent's handoff card (flows/parent/card.py): the peer reads
+    # that card only; its line in their own words, and whether their region is on it.
+    from_card: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    card_line: Mapped[str | None] = mapped_column(Text)
+    region_shared: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     resources_shared: Mapped[list[str]] = mapped_column(default=list)
     handoff_notes: Mapped[list[str]] = mapped_column(default=list)  # specialist notes on transfer
     declined_by: Mapped[list[int]] = mapped_column(default=list)

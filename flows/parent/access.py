@@ -3,8 +3,9 @@
 The region is asked for once (a ZIP code, a city, a county or a state, then maybe the
 county; a shared location is read as its nearest ZIP) and can always be skipped. A place
 looked up in the ZIP data is said back ("Travis County, TX"), so a wrong guess shows.
-/talk and the "talk to a person" button only return the effect, and the handoff part
-answers with the queue place or the after-hours text.
+/talk and the "talk to a person" button show the parent's handoff card first
+(:mod:`~flows.parent.card`); once it is sent, the handoff part answers with the queue
+place or the after-hours text.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from typing import TYPE_CHECKING
 
 from flows.content import Region, Resource, RightsInfo
 from flows.effects import (
-    RequestPeer,
     ResourcesShared,
     SetRegion,
 )
 from flows.events import Button
+from flows.parent import card
 from flows.parent import machine as m
 from flows.parent.groups import remind_button
 from flows.parent.offers import _after_resources_buttons, _peer_button
@@ -35,7 +36,12 @@ MAX_MESSAGE = 4000  # Telegram allows 4096 characters per message
 
 
 def _cmd_talk(ctx: _Ctx) -> None:
-    _talk(ctx, note=ctx.event.args.strip() or None)
+    """/talk shows the card; /talk again while it is on screen sends it as it is."""
+    note = ctx.event.args.strip() or None
+    if ctx.state == m.REVIEWING_CARD and note is None:
+        card.send(ctx)
+        return
+    card.open_card(ctx, note=note)
 
 
 def _cmd_resources(ctx: _Ctx) -> None:
@@ -51,7 +57,8 @@ def _cmd_crisis(ctx: _Ctx) -> None:
 
 
 def _btn_peer(ctx: _Ctx, arg: str) -> bool:
-    _talk(ctx, note=None)
+    """ "Talk to a person" (or "whoever is free" on the card): the card, then the queue."""
+    card.open_card(ctx, note=None, wish=None)
     return True
 
 
@@ -89,7 +96,7 @@ def _btn_peer_experience(ctx: _Ctx, arg: str) -> bool:
         return True
     if ctx.content.experience(arg) is None:
         return False
-    _talk(ctx, note=None, experience=arg, chosen=True)
+    card.open_card(ctx, note=None, wish=arg)
     return True
 
 
@@ -103,20 +110,6 @@ def _experience_buttons(ctx: _Ctx) -> list[list[Button]]:
 
 def _peer_button_anyone(ctx: _Ctx) -> Button:
     return ctx.button("parent.buttons.anyone_free", "p")
-
-
-def _talk(ctx: _Ctx, note: str | None, experience: str | None = None,
-          chosen: bool = False) -> None:
-    """Only the effect: the handoff part answers with the queue place or after-hours text.
-
-    Without a choice, the topic's default experience (``cw-investigation`` ->
-    ``child-welfare``) goes along as a soft preference.
-    """
-    if experience is None:
-        default = ctx.content.experience_for_topic(ctx.data.get("topic"))
-        experience = default.id if default is not None else None
-    ctx.effects.append(RequestPeer(note=note, experience=experience, chosen=chosen))
-    ctx.fire("talk")
 
 
 def _want_resources(ctx: _Ctx, trigger: str) -> bool:

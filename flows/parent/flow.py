@@ -34,7 +34,7 @@ from flows.callbacks import decode, encode
 from flows.content import Content, Region, Topic
 from flows.effects import Effect
 from flows.events import Action, AnswerCallback, Button, Inbound, SendText
-from flows.parent import groups
+from flows.parent import card, groups
 from flows.parent import machine as m
 from flows.parent.access import (
     _btn_finish,
@@ -275,6 +275,7 @@ _BUTTONS = {
     "rs": _btn_region_skip,
     "ci": _btn_checkin_reply,
     "ok": _btn_finish,
+    "cd": card.btn_card,
     "lang": _btn_language,
     "fg": _btn_forget,
     groups.REMIND: groups._btn_remind,
@@ -288,7 +289,12 @@ _BUTTONS = {
 def _text(ctx: _Ctx, text: str, assessment: Assessment | None) -> None:
     if ctx.state == m.CONFIRMING_FORGET:
         _resume(ctx)  # they moved on: nothing is deleted, the conversation carries on
+    if ctx.state == m.REVIEWING_CARD and not (assessment and assessment.fear_of_report):
+        card.typed_line(ctx, text)  # what they want the peer to read, in their own words
+        return
     if assessment is not None and not assessment.crisis and _answered_ask(ctx, assessment):
+        if ctx.state == m.REVIEWING_CARD:
+            card.show(ctx)  # the honest answer first, then the card is still theirs to send
         return
     if (
         assessment is not None
@@ -371,4 +377,5 @@ def _internal(ctx: _Ctx) -> None:
     elif job == groups.JOB:
         groups.reminder_due(ctx)
     elif job == "handoff_ended":
+        ctx.data.pop(card.CARD, None)  # a card left when a crisis queued them at once
         ctx.fire("handoff_ended")  # the handoff part says goodbye; we just listen again

@@ -34,6 +34,7 @@ ASKING_COUNTY = "asking_county"
 AFTER_RESOURCES = "after_resources"
 CHECKED_IN = "checked_in"
 CONFIRMING_FORGET = "confirming_forget"
+REVIEWING_CARD = "reviewing_card"
 HANDED_OFF = "handed_off"
 
 # state -> (move of peer support, what the parent is doing there)
@@ -54,6 +55,7 @@ STATES: dict[str, tuple[str, str]] = {
     AFTER_RESOURCES: ("access", "saw resources; offered a real person"),
     CHECKED_IN: ("plan", "answering a check-in they asked for"),
     CONFIRMING_FORGET: ("any", "asked to confirm /forget; cancel returns where they were"),
+    REVIEWING_CARD: ("access", "sees what the peer will read; changes it, or sends it"),
     HANDED_OFF: ("access", "queued for or talking with a peer: the flow stays silent"),
 }
 
@@ -121,7 +123,8 @@ TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "region_partial", "source": ASKING_REGION, "dest": ASKING_COUNTY},
     {"trigger": "region_done", "source": [ASKING_REGION, ASKING_COUNTY], "dest": AFTER_RESOURCES},
     {"trigger": "finish", "source": AFTER_RESOURCES, "dest": LISTENING},
-    {"trigger": "talk", "source": "*", "dest": HANDED_OFF},
+    {"trigger": "review_card", "source": "*", "dest": REVIEWING_CARD},
+    {"trigger": "talk", "source": REVIEWING_CARD, "dest": HANDED_OFF},
     {"trigger": "handoff_ended", "source": HANDED_OFF, "dest": LISTENING},
     # commands from anywhere
     {"trigger": "stop", "source": "*", "dest": IDLE},

@@ -148,6 +148,9 @@ async def test_the_whole_path_from_parent_to_specialist_and_back(
 
     # talk to a peer; the specialist takes it
     await press(page, "parent", t("parent.buttons.person"))
+    await bot_says(page, "parent", snippet(t("parent.card.show", topic="x", line="x",
+                                               language="x", experience="x", region="x"), 30))
+    await press(page, "parent", t("parent.buttons.card_send"))
     await bot_says(page, "parent", snippet(t("handoff.queued", position=1, minutes=1), 30))
     await press(page, "specialist", t("staff.btn_take"))
     await bot_says(page, "parent", t("handoff.peer_joined", name=SPECIALIST_NAME))

@@ -28,9 +28,11 @@ PG_URL = os.environ.get("PARENTLINE_TEST_POSTGRES_URL", "")
 class Person:
     """Someone with Telegram open: types, presses buttons, reads what the bot sent."""
 
-    def __init__(self, fake: FakeTelegram, user_id: int) -> None:
+    def __init__(self, fake: FakeTelegram, user_id: int,
+                 card_send: frozenset[str] = frozenset()) -> None:
         self.fake = fake
         self.id = user_id
+        self.card_send = card_send  # the handoff card's "send" label, in each language
 
     def says(self, text: str, **kw: Any) -> dict[str, Any]:
         return self.fake.user_sends(self.id, text, **kw)
@@ -61,15 +63,35 @@ class Person:
     def button_labels(self) -> list[str]:
         return [b["text"] for row in self.last_with_buttons()["buttons"] for b in row]
 
-    async def press(self, label_part: str) -> None:
-        """Press the newest button whose label contains ``label_part`` (case-insensitive)."""
-        for msg in reversed(self.fake.messages_to(self.id)):
-            for row in msg["buttons"] or []:
-                for b in row:
-                    if label_part.lower() in b["text"].lower() and b.get("callback_data"):
-                        self.fake.user_presses(self.id, msg["message_id"], b["callback_data"])
-                        return
-        raise AssertionError(f"no button like {label_part!r}; the bot sent {self.texts()!r}")
+    async def talks(self, note: str = "") -> None:
+        """/talk, then send the handoff card as it is, as a parent in a hurry would."""
+        self.says(f"/talk {note}".strip())
+        card = await self.fake.wait_for_message(
+            self.id, lambda m: any(b["text"] in self.card_send
+                                   for row in m["buttons"] or [] for b in row))
+        [data] = [b["callback_data"] for row in card["buttons"] for b in row
+                  if b["text"] in self.card_send]
+        self.fake.user_presses(self.id, card["message_id"], data)
+
+    async def press(self, label_part: str, timeout: float = 10.0) -> None:
+        """Press the newest button whose label contains ``label_part`` (case-insensitive),
+        waiting for it to arrive if the bot has not sent it yet."""
+        def newest() -> tuple[int, str] | None:
+            for msg in reversed(self.fake.messages_to(self.id)):
+                for row in msg["buttons"] or []:
+                    for b in row:
+                        if label_part.lower() in b["text"].lower() and b.get("callback_data"):
+                            return msg["message_id"], b["callback_data"]
+            return None
+
+        try:
+            await self.fake.wait_until(lambda: newest() is not None, timeout)
+        except TimeoutError:
+            raise AssertionError(
+                f"no button like {label_part!r}; the bot sent {self.texts()!r}") from None
+        found = newest()
+        assert found is not None
+        self.fake.user_presses(self.id, *found)
 
 
 def line_settings(fake: FakeTelegram, db_path: Path, **overrides: Any) -> Settings:
@@ -97,7 +119,9 @@ class Line:
     def parent(self, user_id: int, lang: str = "en") -> Person:
         self.fake.create_user(user_id, f"Parent{user_id}", language_code=lang,
                               username=f"parent{user_id}")
-        return Person(self.fake, user_id)
+        content = self.runtime.content.current
+        send = frozenset(content.text("parent.buttons.card_send", x) for x in content.languages)
+        return Person(self.fake, user_id, send)
 
     async def specialist(self, user_id: int, name: str = "Alex", *, role: str = "specialist",
                          languages: tuple[str, ...] = ("en",), max_active: int = 3,

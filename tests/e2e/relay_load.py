@@ -75,6 +75,7 @@ async def connect_everyone(load: Load, db_url: str, timeout: float = 90.0) -> No
     for pid in load.parents:
         fake.create_user(pid, f"P{pid}", language_code="en")
         fake.user_sends(pid, "/talk")
+        fake.user_sends(pid, "/talk")  # again: the handoff card is sent as it is
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while loop.time() < deadline:

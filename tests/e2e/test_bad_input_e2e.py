@@ -131,7 +131,7 @@ async def test_a_parent_who_blocks_the_bot_ends_the_conversation(line: Line) -> 
     peer.says("/onduty")
     await peer.reads("on duty")
     parent = line.parent(1108)
-    parent.says("/talk")
+    await parent.talks()
     await parent.reads("in line")
     peer.says("/next")
     await parent.reads("has joined")

@@ -99,10 +99,10 @@ async def test_an_overdose_with_suicidal_words_lists_911_poison_control_and_988(
 
 async def test_crisis_while_queued_moves_to_the_front(line: Line) -> None:
     first = line.parent(803)
-    first.says("/talk")
+    await first.talks()
     await first.reads()
     second = line.parent(804)
-    second.says("/talk")
+    await second.talks()
     await second.reads()
     second.says("she said she wants to disappear forever and I found cuts on her arm")
     reply = await second.reads(t(line, "crisis.child_in_danger")[:40])
@@ -123,7 +123,7 @@ async def test_crisis_while_queued_moves_to_the_front(line: Line) -> None:
 async def test_crisis_during_a_relayed_conversation_alerts_that_specialist(line: Line) -> None:
     peer = await on_duty(line)
     parent = line.parent(805)
-    parent.says("/talk")
+    await parent.talks()
     await peer.reads("Parent ")  # the new-request alert
     peer.says("/next")
     await parent.reads("has joined")

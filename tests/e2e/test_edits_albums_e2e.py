@@ -53,7 +53,7 @@ async def with_peer(line: Line, parent_id: int, staff_id: int) -> tuple[Person, 
     peer.says("/onduty")
     await peer.reads("on duty")
     parent = line.parent(parent_id)
-    parent.says("/talk")
+    await parent.talks()
     await parent.reads("in line")
     peer.says("/next")
     await parent.reads("has joined")

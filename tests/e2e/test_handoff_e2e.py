@@ -55,13 +55,15 @@ async def test_full_path_with_photo_consult_transfer_end_and_survey(line: Line) 
     parent.says("My son was suspended again and I am worn out from all the school meetings")
     await parent.reads(t(line, "parent.ask_help")[:20])
     await parent.press(t(line, "parent.buttons.person"))
+    await parent.press(t(line, "parent.buttons.card_send"))
     await parent.reads("number 1 in line")
 
     alert = await ana.reads("would like to talk")
     assert "Parent " in alert["text"] and "suspended" not in alert["text"]
     await ana.press("Take")
     summary = await ana.reads("Language:")
-    assert "What they wrote while waiting" in summary["text"]
+    assert "sent you their card" in summary["text"]
+    assert "suspended" not in summary["text"]  # only the card: not the story told the bot
     await parent.reads("Ana, a peer specialist, has joined")
 
     parent.says("thank you for picking up")
@@ -109,7 +111,7 @@ async def test_going_off_duty_hands_every_conversation_on(line: Line) -> None:
     ana = await duty(line, 7201, "Ana")
     parents = [line.parent(pid) for pid in (911, 912)]
     for p in parents:
-        p.says("/talk")
+        await p.talks()
         await p.reads("in line")
     ana.says("/next")
     ana.says("/next")
@@ -129,7 +131,7 @@ async def test_going_off_duty_hands_every_conversation_on(line: Line) -> None:
 async def test_spanish_parent_with_no_spanish_speaker_chooses(line: Line) -> None:
     await duty(line, 7301, "Ann", languages=("en",))
     parent = line.parent(921, lang="es")
-    parent.says("/talk")
+    await parent.talks()
     await parent.reads(t(line, "handoff.no_language_peer", "es")[:30])
     await parent.press(t(line, "handoff.btn_go_ahead", "es"))
     await parent.reads(t(line, "handoff.any_language_ok", "es")[:20])
@@ -139,7 +141,7 @@ async def test_spanish_parent_with_no_spanish_speaker_chooses(line: Line) -> Non
 async def test_a_specialist_at_their_cap_is_told_why(line: Line) -> None:
     ana = await duty(line, 7401, "Ana", max_active=1)
     for pid in (931, 932):  # one after the other: the queue is longest-waiting first
-        line.parent(pid).says("/talk")
+        await line.parent(pid).talks()
         await line.fake.wait_until(lambda pid=pid: len(line.fake.messages_to(pid)) > 0, 10)
     ana.says("/next")
     await line.fake.wait_until(lambda: any("has joined" in x
@@ -153,7 +155,7 @@ async def test_replies_are_routed_and_ambiguous_messages_held(line: Line) -> Non
     ana = await duty(line, 7501, "Ana")
     p1, p2 = line.parent(941), line.parent(942)
     for p in (p1, p2):
-        p.says("/talk")
+        await p.talks()
         await p.reads("in line")
         ana.says("/next")
         await p.reads("has joined")
@@ -178,7 +180,7 @@ async def _pseudonym(line: Line, tg_id: int) -> str:
 
 async def test_after_hours_message_is_kept_for_the_next_shift(line: Line) -> None:
     parent = line.parent(951)
-    parent.says("/talk")
+    await parent.talks()
     await parent.reads(t(line, "handoff.leave_message")[:30])
     parent.says("Please call me back about my daughter's court date next week")
     await parent.fake.wait_until(lambda: len(parent.texts()) >= 2, 10)
@@ -201,7 +203,7 @@ async def test_restart_in_the_middle_of_each_stage(line: Line) -> None:
 
     ana = await duty(line, 7701, "Ana")
     parent = line.parent(961)
-    parent.says("/talk")
+    await parent.talks()
     await parent.reads("in line")
     await restart()  # queued
     ana.says("/next")
@@ -211,7 +213,7 @@ async def test_restart_in_the_middle_of_each_stage(line: Line) -> None:
     await ana.fake.wait_until(lambda: any("still there" in (m["text"] or "")
                                           for m in copies(ana)), 10)
     p2 = line.parent(962)
-    p2.says("/talk")
+    await p2.talks()
     await p2.reads("in line")
     ana.says("/next")
     await p2.reads("has joined")
@@ -228,7 +230,7 @@ async def test_forget_right_after_a_message_still_relays_that_message(line: Line
     the parent is forgotten."""
     ana = await duty(line, 7801, "Ana")
     parent = line.parent(981)
-    parent.says("/talk")
+    await parent.talks()
     await parent.reads("in line")
     await ana.reads("would like to talk")
     await ana.press("Take")

@@ -44,6 +44,8 @@ async def ask_for_cps_peer(line: Line, parent: Person) -> None:
     labels = parent.button_labels()
     assert labels[:2] == [t(line, "parent.buttons.anyone_free"), "CPS or foster care"]
     await parent.press("CPS or foster care")
+    await parent.reads(t(line, "parent.card.show")[:30])
+    await parent.press(t(line, "parent.buttons.card_send"))
 
 
 async def test_a_parent_who_asks_for_a_cps_peer_gets_one(line: Line) -> None:
@@ -64,8 +66,7 @@ async def test_a_parent_who_asks_for_a_cps_peer_gets_one(line: Line) -> None:
 
     await cris.press("Take")
     summary = await cris.reads("Language:")
-    assert "Lived experience: They asked for a peer who has been through CPS or foster care." \
-        in summary["text"]
+    assert "Would like: a peer who has been through CPS or foster care" in summary["text"]
     await parent.reads("Cris, a peer specialist, has joined")
 
 
@@ -91,7 +92,7 @@ async def test_no_cps_peer_on_duty_the_parent_is_told_and_waits_for_one(line: Li
     assert "(waits for a peer who has been through CPS or foster care)" in listed["text"]
     cris.says("/next")
     summary = await cris.reads("Language:")
-    assert "They asked for a peer who has been through CPS or foster care." in summary["text"]
+    assert "Would like: a peer who has been through CPS or foster care" in summary["text"]
     await parent.reads("Cris, a peer specialist, has joined")
 
 
@@ -105,6 +106,8 @@ async def test_no_cps_peer_on_duty_the_parent_chooses_the_next_peer(line: Line) 
     await parent.press(t(line, "parent.buttons.person_like_me", "es"))
     await parent.reads(t(line, "parent.peer_choice", "es")[:30])
     await parent.press("CPS o un hogar de crianza")
+    await parent.reads(t(line, "parent.card.show", "es")[:30])
+    await parent.press(t(line, "parent.buttons.card_send", "es"))
     await parent.reads(
         t(line, "handoff.no_experience_peer", "es", experience="CPS o un hogar de crianza"))
     await parent.press(t(line, "handoff.btn_next_peer", "es"))

@@ -58,6 +58,8 @@ async def _walk(line: Line, user_id: int, lang: str, place: str,
         parent.says(county)
     await parent.reads(t(line, "parent.resources.after", lang)[:30])
     await parent.press(t(line, "parent.buttons.person", lang))
+    await parent.reads(t(line, "parent.card.show", lang)[:30])
+    await parent.press(t(line, "parent.buttons.card_send", lang))
     # No one is on duty in this test: the handoff says so honestly and keeps the request.
     await parent.reads(t(line, "handoff.leave_message", lang)[:30])
     async with line.runtime.db.read() as s:

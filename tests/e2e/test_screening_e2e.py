@@ -183,13 +183,15 @@ async def test_typing_that_you_want_a_person_offers_one(line: Line) -> None:
     parent.says("quiero hablar con una persona de verdad, no con un robot")
     await parent.reads(t(line, "parent.human_offer", "es")[:40])
     await parent.press(t(line, "parent.buttons.person", "es"))
+    await parent.reads(t(line, "parent.card.show", "es")[:30])
+    await parent.press(t(line, "parent.buttons.card_send", "es"))
     await peer.reads("Parent ")
 
 
 async def test_a_specialists_melatonin_advice_is_held(line: Line) -> None:
     peer = await on_duty(line)
     parent = line.parent(8330)
-    parent.says("/talk")
+    await parent.talks()
     await peer.reads("Parent ")
     peer.says("/next")
     await parent.reads("has joined")
@@ -203,7 +205,7 @@ async def test_a_specialists_melatonin_advice_is_held(line: Line) -> None:
 async def test_with_a_specialist_the_person_asks_not_the_bot(line: Line) -> None:
     peer = await on_duty(line)
     parent = line.parent(8331)
-    parent.says("/talk")
+    await parent.talks()
     await peer.reads("Parent ")
     peer.says("/next")
     await parent.reads("has joined")

@@ -38,7 +38,7 @@ async def on_duty(line: Line, uid: int, name: str, languages: tuple[str, ...]) -
 
 async def spanish_parent_with(line: Line, peer: Person, peer_lang: str, pid: int) -> Person:
     parent = line.parent(pid, lang="es")
-    parent.says("/talk")
+    await parent.talks()
     await parent.reads(t(line, "handoff.queued", "es")[:25])
     await peer.reads(t(line, "staff.alert_new", peer_lang)[10:30])
     await peer.press(t(line, "staff.btn_take", peer_lang))
@@ -114,7 +114,7 @@ async def test_find_shares_an_entry_in_the_parents_language_and_refuses_bad_butt
 
 async def test_alerts_reach_a_spanish_speaking_specialist_in_spanish(line: Line) -> None:
     maria = await on_duty(line, 8301, "María", ("es", "en"))
-    line.parent(9301, lang="en").says("/talk")
+    await line.parent(9301, lang="en").talks()
     alert = await maria.reads("quiere hablar con una persona de apoyo")
     assert "would like to talk" not in alert["text"]
     assert t(line, "staff.btn_take", "es") in maria.button_labels()
@@ -135,7 +135,7 @@ async def test_with_two_parents_a_reply_goes_where_it_is_meant(line: Line) -> No
     ana = await on_duty(line, 8501, "Ana", ("en", "es"))
     p_es = await spanish_parent_with(line, ana, "en", 9501)
     p_en = line.parent(9502, lang="en")
-    p_en.says("/talk")
+    await p_en.talks()
     await p_en.reads("in line")
     await ana.reads(t(line, "staff.alert_new")[10:30])
     await ana.press(t(line, "staff.btn_take"))

@@ -103,7 +103,7 @@ async def test_alerts_follow_the_staff_group_into_its_supergroup_and_after_a_res
     await staff_group(line)
     ana = await duty(line, 7402, "Ana")
     first = line.parent(941)
-    first.says("/talk")
+    await first.talks()
     await first.reads("in line")
     await line.fake.wait_for_message(STAFF, "New request")
 

@@ -91,7 +91,7 @@ async def test_a_silent_specialist_is_nudged_then_the_parent_is_requeued_and_tol
     ben = await duty(line, 7502, "Ben")
     cora = await duty(line, 7503, "Cora", role="coordinator")
     parent = line.parent(951)
-    parent.says("/talk")
+    await parent.talks()
     await parent.reads("in line")
     await ana.reads("would like to talk")
     await ana.press("Take")
@@ -126,7 +126,7 @@ async def test_a_silent_specialist_is_nudged_then_the_parent_is_requeued_and_tol
 async def test_a_spanish_parent_hears_it_in_spanish(line: Line) -> None:
     rosa = await duty(line, 7511, "Rosa", "de turno", languages=("es", "en"))
     parent = line.parent(952, lang="es")
-    parent.says("/talk")
+    await parent.talks()
     await parent.reads("lugar 1")
     await rosa.reads("quiere hablar")
     await rosa.press("Tomar")
@@ -149,7 +149,7 @@ async def test_a_push_offer_expires_and_moves_on(push_line: Line) -> None:
     ids = tuple(names)
     peers = {uid: await duty(line, uid, name) for uid, name in names.items()}
     parent = line.parent(961)
-    parent.says("/talk")
+    await parent.talks()
     await parent.reads("in line")
     await line.fake.wait_until(lambda: len(offers(line, ids)) == 1, 10)
     [first] = offers(line, ids)

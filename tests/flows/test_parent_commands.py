@@ -47,15 +47,18 @@ def _to(chat: Chat, where: str) -> Chat:
     if where == "after_resources":
         return chat
     chat.press("parent.buttons.person")
+    if where == "reviewing_card":
+        return chat
+    chat.press("parent.buttons.card_send")
     assert where == "handed_off"
     return chat
 
 
 STATES = [
     "new", "welcomed", "listening", "choosing_topic", "sharing_strengths", "choosing_step",
-    "offering_checkin", "asking_region", "after_resources", "handed_off",
+    "offering_checkin", "asking_region", "after_resources", "reviewing_card", "handed_off",
 ]  # fmt: skip
-QUIET = ["new", "listening", "asking_region", "handed_off"]
+QUIET = ["new", "listening", "asking_region", "reviewing_card", "handed_off"]
 
 
 @pytest.mark.parametrize("where", STATES)
@@ -114,8 +117,12 @@ def test_start_and_talk_from_anywhere(content: Content, where: str) -> None:
     assert chat.snap.state == "welcomed"
     assert chat.t("privacy.short") in chat.all_text()
     chat.say("/talk my daughter will not go to school")
+    assert chat.snap.state == "reviewing_card"  # the card first: what the peer will read
+    assert "my daughter will not go to school" in chat.texts()[0]
+    chat.say("/talk")  # again: send it as it is
     assert chat.result is not None
-    assert chat.result.effects == [RequestPeer(note="my daughter will not go to school")]
+    assert chat.result.effects == [RequestPeer(note="my daughter will not go to school",
+                                               card=True, region=False)]
     assert chat.snap.state == "handed_off"
     assert chat.texts() == []
 
@@ -124,6 +131,7 @@ def test_resources_from_anywhere(content: Content) -> None:
     chat = _to(Chat(content), "sharing_strengths")
     chat.say("/resources")
     assert chat.snap.state == "asking_region"
+    chat.say("/talk")
     chat.say("/talk")
     chat.say("/resources")  # while a peer has the conversation: no questions, just resources
     assert chat.snap.state == "handed_off"

@@ -35,7 +35,11 @@ def test_a_parent_can_ask_for_a_peer_who_has_been_through_cps(content: Content) 
     assert chat.labels()[:2] == [chat.t("parent.buttons.anyone_free"), "CPS or foster care"]
     assert len(chat.labels()) == 1 + len(content.experiences)
     chat.press("CPS or foster care")
-    assert _peers(chat) == [RequestPeer(note=None, experience="child-welfare", chosen=True)]
+    assert chat.snap.state == "reviewing_card"  # the card shows the wish before it is sent
+    assert chat.t("parent.card.experience", label="CPS or foster care") in chat.texts()[0]
+    chat.press("parent.buttons.card_send")
+    assert _peers(chat) == [RequestPeer(note=None, experience="child-welfare", chosen=True,
+                                        card=True, topic="cw-investigation", region=False)]
     assert chat.snap.state == "handed_off"
 
 
@@ -43,7 +47,10 @@ def test_anyone_free_sends_the_topics_default_tag_as_a_preference(content: Conte
     chat = _story(content, "CPS came to my house today and opened an investigation")
     chat.press("parent.buttons.person_like_me")
     chat.press("parent.buttons.anyone_free")
-    assert _peers(chat) == [RequestPeer(note=None, experience="child-welfare", chosen=False)]
+    assert chat.t("parent.card.anyone") in chat.texts()[0]
+    chat.press("parent.buttons.card_send")
+    assert _peers(chat) == [RequestPeer(note=None, experience="child-welfare", chosen=False,
+                                        card=True, topic="cw-investigation", region=False)]
 
 
 def test_the_choice_is_in_spanish_and_an_unknown_experience_is_an_expired_button(
@@ -59,7 +66,9 @@ def test_the_choice_is_in_spanish_and_an_unknown_experience_is_an_expired_button
     assert chat.texts() == [content.text("common.expired_button", "es")]
     assert _peers(chat) == []
     chat.press_data(recovery)
-    assert _peers(chat) == [RequestPeer(note=None, experience="recovery", chosen=True)]
+    chat.press("parent.buttons.card_send")
+    assert _peers(chat) == [RequestPeer(note=None, experience="recovery", chosen=True,
+                                        card=True, topic="tantrums", region=False)]
 
 
 def _resources(content: Content, story: str) -> list[str]:

@@ -86,8 +86,12 @@ def _whole_path(content: Content, code: str, lang: str, zip_or_state: str) -> Ch
     )
 
     chat.press("parent.buttons.person")
+    assert chat.snap.state == "reviewing_card"  # what the peer will read, before the queue
+    chat.press("parent.buttons.card_send")
     default = content.experience_for_topic(topic_id)
-    assert chat.effects[-1] == RequestPeer(note=None, experience=default.id if default else None)
+    assert chat.effects[-1] == RequestPeer(note=None, experience=default.id if default else None,
+                                           card=True, topic=topic_id,
+                                           region=chat.snap.region is not None)
     assert chat.snap.state == "handed_off"
     assert chat.texts() == []  # the handoff part answers with the queue place
     return chat

@@ -91,6 +91,7 @@ def test_dv_flag_set_later_silences_a_scheduled_checkin(content: Content) -> Non
 def test_checkin_waits_while_a_peer_has_the_conversation(content: Content) -> None:
     chat, scheduled = _checkin_scheduled(content)
     chat.say("/talk")
+    chat.say("/talk")
     chat.internal(job="checkin", key=scheduled.key)
     assert chat.texts() == [] and chat.snap.state == "handed_off"
 
@@ -161,6 +162,9 @@ def test_talk_carries_the_topics_default_experience_tag_for_matching(content: Co
     chat = _to(Chat(content), "sharing_strengths")
     assert content.topics[0].id == "cw-investigation"
     chat.say("/talk")
+    chat.press("parent.buttons.card_send")
     assert chat.result is not None
     # The experience tag staff carry (content/experience.yaml), never the topic id.
-    assert chat.result.effects == [RequestPeer(note=None, experience="child-welfare")]
+    assert chat.result.effects == [RequestPeer(note=None, experience="child-welfare",
+                                               card=True, topic="cw-investigation",
+                                               region=False)]

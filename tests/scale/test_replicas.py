@@ -332,6 +332,7 @@ async def _run_scenario(fake: FakeTelegram, db: Database, replicas: list[Replica
     for pid in PARENTS:
         fake.create_user(pid, f"P{pid}", language_code="en")
         fake.user_sends(pid, "/talk")
+        fake.user_sends(pid, "/talk")  # again: the handoff card is sent as it is
     for sid in SPECIALISTS:
         fake.create_user(sid, f"S{sid}", language_code="en")
     await _wait_queued(db, len(PARENTS), fake)

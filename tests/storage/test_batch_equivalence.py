@@ -36,13 +36,13 @@ SCRIPTS: dict[int, list[str]] = {
     SPECIALIST: ["/onduty", "hello?", "/queue", "still nobody?", "TAKE 2",
                  "I hear you, that is a lot", "/end"],
     501: ["/start", "It has been a really long week and I am worn out at home",
-          "My son has tantrums every single night", "/talk", "are you there?", "thank you",
+          "My son has tantrums every single night", "/talk", "/talk", "are you there?", "thank you",
           "ok bye"],
     502: ["/start", "I want to kill myself tonight", "sorry, I am still here"],
     503: ["/start", "Bedtime was hard again tonight, he screamed for an hour", "/resources",
           "90210"],
     504: ["/start", *[f"message {i} and it keeps going" for i in range(11)]],  # a flood
-    505: ["/start", "/language", "hola", "/talk necesito hablar con alguien"],
+    505: ["/start", "/language", "hola", "/talk necesito hablar con alguien", "/talk"],
 }
 
 
@@ -73,6 +73,7 @@ LATER: list[tuple[int, str]] = [
     (SPECIALIST, "TAKE 1"),  # takes 502's crisis
     (502, "thank you for coming"),  # queued when the batch began, with a peer now
     (501, "/talk"),  # their earlier conversation ended
+    (501, "/talk"),  # the card, sent as it is
     (503, "hello again"),
     (SPECIALIST, "I am here with you"),
     (502, "ok"),

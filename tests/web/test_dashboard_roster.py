@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -307,3 +308,46 @@ async def test_a_form_without_this_sessions_token_changes_nothing(
     status, _, _ = await post(line, http, "add", [("form_token", mine), *fields])
     assert status == 303
     assert await staff_row(line, NEW) is not None
+
+
+async def test_the_roster_offers_and_accepts_the_running_contents_experience_tags(
+        fake_tg: FakeTelegram, tmp_path: Path, http: aiohttp.ClientSession) -> None:
+    """A coordinator's own content (a tag the shipped files do not have) is what the
+    form offers and accepts: one list of tags for the flow, the card, the roster and
+    the routing."""
+    content = tmp_path / "content"
+    shutil.copytree(Path(__file__).parents[2] / "content", content)
+    with (content / "experience.yaml").open("a", encoding="utf-8") as f:
+        f.write('  - id: kinship-care\n'
+                '    label: {en: "raising a grandchild", es: "criar a un nieto"}\n')
+    settings = Settings(
+        _env_file=None, telegram_token=fake_tg.token, telegram_api_url=fake_tg.api_root,
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'line.db'}", web_host="127.0.0.1",
+        web_port=0, ops_port=0, webhook_url="", public_url="", demo=True, content_dir=content,
+    )
+    fake_tg.create_user(COORD, "Coord")
+    rt = LineRuntime(settings, web_extenders=default_extenders())
+    await rt.start()
+    try:
+        settings.public_url = f"http://127.0.0.1:{rt.web_port}"
+        async with rt.db.tx() as s:
+            await roster.add_staff(s, COORD, "Casey", "coordinator", ["en"], 3, [],
+                                   datetime.now(UTC))
+        assert "kinship-care" not in roster.known_experience()  # not in the shipped files
+        await login(rt, fake_tg, http, COORD)
+        async with http.get(_base(rt) + "/dashboard/roster") as r:
+            assert 'value="kinship-care"' in await r.text()
+        token = await page_token(rt, http)
+        status, _, body = await post(rt, http, "add", [
+            ("form_token", token), ("tg_user_id", str(NEW)), ("name", "Gran"),
+            ("role", "specialist"), ("languages", "en"), ("max_active", "2"),
+            ("experience", "kinship-care")])
+        assert status == 303, body
+        added = await staff_row(rt, NEW)
+        assert added is not None and added.experience == ["kinship-care"]
+        status, _, _ = await post(rt, http, "update", [
+            ("form_token", token), ("staff", str(NEW)), ("max_active", "2"),
+            ("experience", "astrology")])
+        assert status == 400
+    finally:
+        await rt.stop()

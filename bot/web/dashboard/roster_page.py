@@ -50,6 +50,12 @@ class RosterRow:
     active: int
 
 
+def _tags(request: web.Request) -> list[str]:
+    """The experience tags of the content the line is running (content/experience.yaml),
+    so the form offers what the flow, the card and the routing use."""
+    return sorted(e.id for e in _rt(request).content.current.experiences)
+
+
 async def _params(request: web.Request, me: Staff) -> dict[str, Any]:
     async with _rt(request).db.reports() as s:
         people = await roster.list_staff(s)
@@ -61,7 +67,7 @@ async def _params(request: web.Request, me: Staff) -> dict[str, Any]:
     return {
         **_base(me, "roster"),
         "rows": [RosterRow(p, loads.get(p.tg_user_id, 0)) for p in people],
-        "tags": sorted(roster.known_experience()),
+        "tags": _tags(request),
         "roles": sorted(STAFF_ROLES),
         "cap_limit": roster.MAX_ACTIVE_LIMIT,
         "form_token": form_token(_rt(request).settings.secret, cookie),
@@ -153,7 +159,8 @@ async def add(request: web.Request) -> web.Response:
             if await ctx.session.get(Staff, tg_id) is not None:
                 raise roster.RosterError("That Telegram user id is already on the roster")
             staff = await roster.add_staff(ctx.session, tg_id, form.get("name", ""), role,
-                                           languages, cap, experience, ctx.now)
+                                           languages, cap, experience, ctx.now,
+                                           known_experience=_tags(request))
             await _audit(ctx, me, "roster_add", staff=tg_id, role=staff.role,
                          languages=staff.languages, max_active=staff.max_active,
                          experience=staff.experience)
@@ -186,7 +193,8 @@ async def update(request: web.Request) -> web.Response:
 
         async def do(ctx: Ctx) -> None:
             staff = await _target(form, ctx)
-            await roster.set_cap_and_experience(ctx.session, staff, cap, experience)
+            await roster.set_cap_and_experience(ctx.session, staff, cap, experience,
+                                                known_experience=_tags(request))
             await _audit(ctx, me, "roster_update", staff=staff.tg_user_id,
                          max_active=staff.max_active, experience=staff.experience)
 
