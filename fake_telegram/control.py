@@ -69,7 +69,7 @@ def control_routes(fake: FakeTelegram) -> list[web.RouteDef]:
             "bot": fake.world.bot_user,
             "users": len(fake.world.users),
             "raw_updates": fake.raw_updates,
-            "pending_updates": len(fake.world.pending),
+            "pending_updates": len(fake.pending_updates),
             "webhook": {
                 "url": fake.world.webhook.url,
                 "delivered": fake.webhook.delivered,
@@ -77,6 +77,13 @@ def control_routes(fake: FakeTelegram) -> list[web.RouteDef]:
             },
             "faults": fake.faults.as_dict(),
         }
+
+    async def clock(args: dict[str, Any]) -> Any:
+        """GET: Telegram's time; POST ``{"advance": seconds}`` moves it forward first."""
+        if args.get("advance") not in (None, ""):
+            fake.advance_clock(float(args["advance"]))
+        return {"now": fake.now(), "offset": fake.world.clock.offset,
+                "expired_updates": fake.expired_updates}
 
     async def users(args: dict[str, Any]) -> Any:
         return fake.create_user(
@@ -247,4 +254,6 @@ def control_routes(fake: FakeTelegram) -> list[web.RouteDef]:
         post("/_control/faults", _json_route(faults)),
         get("/_control/duplicates", _json_route(duplicates)),
         post("/_control/reset", _json_route(reset)),
+        get("/_control/clock", _json_route(clock)),
+        post("/_control/clock", _json_route(clock)),
     ]

@@ -114,6 +114,27 @@ class FakeTelegram:
         self.webhook.reset()
         self._cursors.clear()
 
+    # -- Telegram's clock ---------------------------------------------------------
+
+    def now(self) -> float:
+        """Telegram's time (seconds since the epoch): the wall clock plus every advance."""
+        return self.world.now()
+
+    def advance_clock(self, seconds: float) -> float:
+        """Move Telegram's clock forward by ``seconds`` without sleeping; returns the new time.
+
+        Every date the bot sees and every window the fake enforces reads this clock: an
+        update kept unfetched past its lifetime (24 h; a button press 150 s) is dropped, a
+        press is too old to answer after 15 s, a message too old to delete after 48 h.
+        ``reset`` sets it back to real time."""
+        return self.world.advance_clock(seconds)
+
+    @property
+    def expired_updates(self) -> int:
+        """How many updates Telegram dropped unfetched because they outlived their lifetime."""
+        self.world.expire()
+        return self.world.expired_updates
+
     # -- the world's people --------------------------------------------------------
 
     def create_user(
@@ -336,7 +357,9 @@ class FakeTelegram:
 
     @property
     def pending_updates(self) -> list[dict[str, Any]]:
-        """Updates not yet acknowledged (getUpdates) or delivered (webhook)."""
+        """Updates not yet acknowledged (getUpdates) or delivered (webhook); expired ones
+        are gone, as on Telegram."""
+        self.world.expire()
         return list(self.world.pending)
 
     def callbacks(self) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from fake_telegram.errors import ApiError, bad_request
 from fake_telegram.formatting import plain_text
-from fake_telegram.state import ChatRecord, StoredMessage, World, now_ts, require
+from fake_telegram.state import ChatRecord, StoredMessage, World, require
 
 Params = dict[str, Any]
 Method = Callable[[World, Params], Any]
@@ -29,7 +29,29 @@ _NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are "
     "exactly the same as a current content and reply markup of the message"
 )
+# telegram-bot-api/Client.cpp, fail_query_with_error: TDLib's QUERY_ID_INVALID becomes
+# "Bad Request: query is too old and response timeout expired or query ID is invalid".
 _QUERY_INVALID = "query is too old and response timeout expired or query ID is invalid"
+#: How long after a press Telegram still takes its answer. Nothing in the Bot API docs or
+#: Client.cpp states it (the server passes answerCallbackQuery to Telegram, which answers
+#: QUERY_ID_INVALID once the press has timed out on its side); measured by a
+#: python-telegram-bot maintainer as "after ~15 seconds you get the Telegram error
+#: QUERY_ID_INVALID" (gist d-Rickyy-b/f789c75228bf00f572eec4450ed0d7c9), and reported as
+#: seconds, never minutes, in library issues (e.g. eternnoir/pyTelegramBotAPI#1615: 20 s is
+#: too late). The 150 s sometimes quoted is how long the *update* is queued (Client.cpp,
+#: see ``state.CALLBACK_UPDATE_LIFETIME``), not the answer window.
+CALLBACK_ANSWER_WINDOW = 15.0
+#: Bots may delete a message only while it is less than 48 hours old (Bot API docs,
+#: deleteMessage: "A message can only be deleted if it was sent less than 48 hours ago").
+#: TDLib, MessagesManager.cpp: in private chats and basic groups ``can_revoke_message``
+#: allows a bot ``unix_time - date <= 2 * 86400`` (DEFAULT_REVOKE_TIME_LIMIT for bots),
+#: else delete_messages fails "Message can't be deleted for everyone"; in supergroups and
+#: channels ``can_delete_channel_message`` refuses a bot once ``unix_time >= date +
+#: 2 * 86400`` ("Message can't be deleted"). Client.cpp's fail_query_with_error lower-cases
+#: the first letter and adds "Bad Request: ".
+DELETE_WINDOW = 2 * 86400
+_CANT_DELETE_FOR_EVERYONE = "message can't be deleted for everyone"
+_CANT_DELETE = "message can't be deleted"
 _SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]*$")
 _WEBHOOK_PORTS = (443, 80, 88, 8443)
 _COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
@@ -147,6 +169,9 @@ def _bot_message(world: World, params: Params) -> StoredMessage:
     require(msg is not None and not msg.deleted, bad_request("message to edit not found"))
     assert msg is not None
     require(msg.from_bot, bad_request("message can't be edited"))
+    # No age limit: TDLib's can_edit_message (MessagesManager.cpp) sets
+    # ``has_edit_time_limit = !(is_bot && m->is_outgoing) && ...``, so a bot edits its own
+    # messages for ever; the 48 h edit_time_limit binds people (and business messages).
     return msg
 
 
@@ -228,6 +253,7 @@ def delete_webhook(world: World, params: Params) -> Any:
 def get_webhook_info(world: World, params: Params) -> Any:
     """Webhook state including pending count and the last delivery error."""
     hook = world.webhook
+    world.expire()
     info: dict[str, Any] = {
         "url": hook.url,
         "has_custom_certificate": False,
@@ -460,7 +486,7 @@ def edit_message_text(world: World, params: Params) -> Any:
     msg.parse_mode = parse_mode
     msg.reply_markup = markup
     msg.edits.append(text)
-    msg.edit_date = int(now_ts())
+    msg.edit_date = int(world.now())
     world.event("bot_edit", chat_id=msg.chat.id, message=msg.summary())
     world.notify()
     return msg.to_api()
@@ -475,7 +501,7 @@ def edit_message_reply_markup(world: World, params: Params) -> Any:
     new = markup if markup and markup.get("inline_keyboard") else None
     require(new != current, bad_request(_NOT_MODIFIED))
     msg.reply_markup = new
-    msg.edit_date = int(now_ts())
+    msg.edit_date = int(world.now())
     world.event("bot_edit", chat_id=msg.chat.id, message=msg.summary())
     world.notify()
     return msg.to_api()
@@ -483,11 +509,17 @@ def edit_message_reply_markup(world: World, params: Params) -> Any:
 
 @method("deleteMessage")
 def delete_message(world: World, params: Params) -> Any:
-    """Delete a message (the bot may delete either side in private chats)."""
+    """Delete a message (the bot may delete either side in private chats) younger than
+    48 hours on the fake's clock; older ones get Telegram's 400 (see DELETE_WINDOW)."""
     chat = world.resolve_chat(params.get("chat_id"))
     msg = world.message(chat.id, params.get("message_id"))
     require(msg is not None, bad_request("message to delete not found"))
     assert msg is not None
+    age = int(world.now()) - msg.date
+    if chat.type in ("supergroup", "channel"):
+        require(age < DELETE_WINDOW, bad_request(_CANT_DELETE))
+    else:
+        require(age <= DELETE_WINDOW, bad_request(_CANT_DELETE_FOR_EVERYONE))
     msg.deleted = True
     world.event("delete", chat_id=chat.id, message_id=msg.message_id)
     world.notify()
@@ -496,10 +528,12 @@ def delete_message(world: World, params: Params) -> Any:
 
 @method("answerCallbackQuery")
 def answer_callback_query(world: World, params: Params) -> Any:
-    """Answer a press once; a second answer or an unknown id gets Telegram's 400."""
+    """Answer a press once, within CALLBACK_ANSWER_WINDOW on the fake's clock; a second
+    answer, a late one or an unknown id gets Telegram's 400."""
     record = world.callbacks.get(str(params.get("callback_query_id")))
     require(record is not None and not record.answered, bad_request(_QUERY_INVALID))
     assert record is not None
+    require(world.now() - record.ts <= CALLBACK_ANSWER_WINDOW, bad_request(_QUERY_INVALID))
     record.answered = True
     record.answer = {
         "text": params.get("text"),
@@ -534,7 +568,7 @@ def leave_chat(world: World, params: Params) -> Any:
         {
             "chat": chat.as_chat(),
             "from": world.bot_user,
-            "date": int(now_ts()),
+            "date": int(world.now()),
             "old_chat_member": {"user": world.bot_user, "status": "member"},
             "new_chat_member": {"user": world.bot_user, "status": "left"},
         },

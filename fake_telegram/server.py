@@ -17,7 +17,7 @@ from aiohttp import web
 from fake_telegram import methods
 from fake_telegram.errors import ApiError, conflict, unauthorized
 from fake_telegram.faults import Faults
-from fake_telegram.state import LoggedRequest, World, now_ts
+from fake_telegram.state import LoggedRequest, World
 
 # Form values that must stay strings even when they look like JSON ("123", "true").
 _STRING_PARAMS = frozenset(
@@ -163,6 +163,7 @@ class ApiHandler:
                 raise unauthorized()  # revoked while parked
             if generation != self._poll_generation:
                 raise conflict(_SUPERSEDED)
+            world.expire()  # what outlived its lifetime is never delivered
             if world.pending:
                 return world.pending[:limit]
             remaining = deadline - loop.time()
@@ -208,7 +209,7 @@ class ApiHandler:
                 method=method,
                 chat_id=chat_id,
                 status=status,
-                ts=now_ts(),
+                ts=self.world.now(),
                 fault=fault,
                 params=params,
             )

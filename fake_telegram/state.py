@@ -69,8 +69,45 @@ def utf16_len(text: str) -> int:
 
 
 def now_ts() -> float:
-    """Wall-clock time; a function so it is one place to change."""
+    """Wall-clock time. The fake's own code reads :meth:`World.now` instead (Telegram's
+    time, which a test can move forward); this stays for code that wants the wall."""
     return time.time()
+
+
+#: Telegram keeps an update nobody fetched for at most a day. Bot API docs, "Getting
+#: updates": incoming updates are stored on the server until the bot receives them, "but
+#: they will not be kept longer than 24 hours". telegram-bot-api/Client.cpp queues a
+#: message update with ``left_time = message_date + 86400 - now`` (the edit date for an
+#: edit; add_new_message) and my_chat_member with ``update->date_ + 86400 - now``
+#: (add_update_chat_member); the queue (td::TQueue) drops an event once it expires.
+UPDATE_LIFETIME = 86400.0
+#: A callback_query update lives much shorter: Client.cpp queues it with a timeout of 150
+#: seconds (process_new_callback_query_queue: ``add_update(UpdateType::CallbackQuery, ...,
+#: 150, ...)``). A press the bot has not fetched within 150 s is gone.
+CALLBACK_UPDATE_LIFETIME = 150.0
+
+
+class Clock:
+    """Telegram's time as the fake tells it: the wall clock plus what a test advanced.
+
+    Real time by default (the demo needs nothing else); ``advance`` jumps it forward, so a
+    test can make a message 25 hours old or a button press a minute old without sleeping.
+    It never goes back: Telegram's dates only grow.
+    """
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def now(self) -> float:
+        """Seconds since the epoch on Telegram's clock."""
+        return time.time() + self.offset
+
+    def advance(self, seconds: float) -> float:
+        """Move the clock forward by ``seconds``; returns the new time."""
+        if not seconds >= 0:  # also refuses NaN
+            raise ValueError("the clock only moves forward")
+        self.offset += float(seconds)
+        return self.now()
 
 
 @dataclass
@@ -292,6 +329,12 @@ class World:
         self.messages: dict[tuple[int, int], StoredMessage] = {}
         self.bot_messages: dict[int, list[StoredMessage]] = {}
         self.pending: list[dict[str, Any]] = []
+        #: update_id -> when Telegram stops keeping it (``Clock`` seconds).
+        self._expires: dict[int, float] = {}
+        #: Updates dropped unfetched because they outlived their lifetime.
+        self.expired_updates = 0
+        #: Telegram's time for this world (``advance_clock``); real time after a reset.
+        self.clock = Clock()
         self.raw_updates = 0
         self.filtered_updates = 0
         self.allowed_updates: list[str] | None = None
@@ -308,6 +351,18 @@ class World:
         self._update_ids = itertools.count(1)
         self._callback_ids = itertools.count(4_000_000_000_000_000_001)
         self.notify()
+
+    def now(self) -> float:
+        """Telegram's time: every date, age and window in the fake reads this."""
+        return self.clock.now()
+
+    def advance_clock(self, seconds: float) -> float:
+        """Move Telegram's time forward; updates that outlive their lifetime are dropped
+        at once (as the real queue drops them), and every waiter re-checks."""
+        now = self.clock.advance(seconds)
+        self.expire()
+        self.notify()
+        return now
 
     def notify(self) -> None:
         """Wake everyone waiting for a change (long polls, wait_for_message, webhook)."""
@@ -328,7 +383,7 @@ class World:
 
     def event(self, kind: str, **data: Any) -> None:
         """Append to the chronological event log the demo page follows."""
-        self.events.append({"seq": len(self.events) + 1, "type": kind, "ts": now_ts(), **data})
+        self.events.append({"seq": len(self.events) + 1, "type": kind, "ts": self.now(), **data})
         self.notify()
 
     # -- users and chats ---------------------------------------------------------
@@ -451,7 +506,7 @@ class World:
         """Store a new message with the chat's next message id and a timestamp."""
         message_id = self._next_message_id.get(chat.id, 0) + 1
         self._next_message_id[chat.id] = message_id
-        ts = now_ts()
+        ts = self.now()
         msg = StoredMessage(
             chat=chat,
             message_id=message_id,
@@ -485,11 +540,38 @@ class World:
         if kind not in accepted:
             self.filtered_updates += 1
             return None
-        update = {"update_id": next(self._update_ids), kind: payload}
+        update_id = next(self._update_ids)
+        update: dict[str, Any] = {"update_id": update_id, kind: payload}
         self.pending.append(update)
+        self._expires[update_id] = self._expires_at(kind, payload)
         self.raw_updates += 1
         self.notify()
         return update
+
+    def _expires_at(self, kind: str, payload: dict[str, Any]) -> float:
+        """When Telegram stops keeping this update (see :data:`UPDATE_LIFETIME`)."""
+        if kind == "callback_query":
+            return self.now() + CALLBACK_UPDATE_LIFETIME
+        date = payload.get("edit_date") or payload.get("date")
+        since = float(date) if isinstance(date, int) else self.now()
+        return since + UPDATE_LIFETIME
+
+    def expire(self) -> int:
+        """Drop pending updates Telegram would no longer keep; returns how many.
+
+        getUpdates, webhook delivery and ``pending_update_count`` call this first, so an
+        update that outlived its lifetime is never delivered: its ``update_id`` is simply
+        skipped, which is all a bot can ever see of it."""
+        now = self.now()
+        kept = [u for u in self.pending if self._expires.get(u["update_id"], now + 1) > now]
+        dropped = len(self.pending) - len(kept)
+        if dropped:
+            self.pending = kept
+            self._expires = {u["update_id"]: self._expires[u["update_id"]] for u in kept
+                             if u["update_id"] in self._expires}
+            self.expired_updates += dropped
+            self.event("updates_expired", count=dropped)
+        return dropped
 
     def acknowledge(self, offset: int) -> None:
         """getUpdates offset semantics: drop updates below ``offset``; negative keeps the last N."""
@@ -497,6 +579,9 @@ class World:
             self.pending = self.pending[offset:]
         else:
             self.pending = [u for u in self.pending if u["update_id"] >= offset]
+        if len(self._expires) > 2 * len(self.pending) + 1024:  # forget what was confirmed
+            self._expires = {u["update_id"]: self._expires[u["update_id"]]
+                             for u in self.pending if u["update_id"] in self._expires}
 
     # -- user-side actions -------------------------------------------------------
 
@@ -597,7 +682,7 @@ class World:
             raise ValueError("only a live location moves")
         location.update(latitude=latitude, longitude=longitude)
         msg.content = {"location": location}
-        msg.edit_date = int(now_ts())
+        msg.edit_date = int(self.now())
         self.event("user_edit", chat_id=chat.id, message=msg.summary())
         self.enqueue("edited_message", msg.to_api())
         return msg
@@ -653,7 +738,7 @@ class World:
             raise KeyError(f"user {user_id} has no message {message_id} in chat {chat.id}")
         msg.text = new_text
         msg.edits.append(new_text)
-        msg.edit_date = int(now_ts())
+        msg.edit_date = int(self.now())
         self.event("user_edit", chat_id=chat.id, message=msg.summary())
         kind = "edited_channel_post" if chat.type == "channel" else "edited_message"
         self.enqueue(kind, msg.to_api())
@@ -675,7 +760,7 @@ class World:
             chat_id=chat.id,
             message_id=msg.message_id,
             data=data,
-            ts=now_ts(),
+            ts=self.now(),
         )
         self.callbacks[query_id] = record
         self.event("callback", chat_id=chat.id, message_id=msg.message_id, data=data)
@@ -783,7 +868,7 @@ class World:
             {
                 "chat": chat.as_chat(),
                 "from": user.as_user(),
-                "date": int(now_ts()),
+                "date": int(self.now()),
                 "old_chat_member": member(old),
                 "new_chat_member": member(new),
             },
@@ -841,7 +926,7 @@ class World:
         return target
 
     def _forward_origin(self) -> dict[str, Any]:
-        return {"type": "hidden_user", "sender_user_name": "Someone Else", "date": int(now_ts())}
+        return {"type": "hidden_user", "sender_user_name": "Someone Else", "date": int(self.now())}
 
     def _deliver_user_message(self, user: UserRecord, chat: ChatRecord, msg: StoredMessage) -> None:
         if chat.type == "private":

@@ -15,7 +15,7 @@ from typing import Any
 
 import aiohttp
 
-from fake_telegram.state import World, now_ts
+from fake_telegram.state import World
 
 
 class WebhookDeliverer:
@@ -78,6 +78,7 @@ class WebhookDeliverer:
         hook = self.world.webhook
         if not hook.url or len(self.in_flight) >= max(1, hook.max_connections):
             return None
+        self.world.expire()  # an update past its lifetime is dropped, not delivered
         for update in self.world.pending:
             if update["update_id"] not in self.in_flight:
                 self.in_flight.add(update["update_id"])
@@ -102,7 +103,7 @@ class WebhookDeliverer:
                 delay = self.retry_delay
                 self.world.notify()
             else:
-                self.world.webhook.last_error_date = int(now_ts())
+                self.world.webhook.last_error_date = int(self.world.now())
                 self.world.webhook.last_error_message = error
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.max_retry_delay)
@@ -128,6 +129,7 @@ class WebhookDeliverer:
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             error = f"Connection failed: {type(exc).__name__}"
         self.log.append(
-            {"update_id": update["update_id"], "status": status, "error": error, "ts": now_ts()}
+            {"update_id": update["update_id"], "status": status, "error": error,
+             "ts": self.world.now()}
         )
         return error

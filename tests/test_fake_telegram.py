@@ -634,3 +634,143 @@ async def test_control_routes_migrate_remove_and_revoke(fake_tg: FakeTelegram) -
             "my_chat_member"]["new_chat_member"]["status"] == "kicked"
         answer = await post("revoke_token", {})
         assert answer["token"] == fake_tg.token
+
+
+# -- Telegram's clock: what time does to updates, presses and deletions --------------------
+
+
+async def test_the_clock_dates_messages_and_advancing_it_never_sleeps(
+    bot: Bot, fake_tg: FakeTelegram
+) -> None:
+    began = time.monotonic()
+    before = fake_tg.now()
+    assert abs(before - time.time()) < 5  # real time by default (the demo relies on it)
+    fake_tg.advance_clock(30 * 86400)
+    sent = await bot.send_message(PARENT, "a month later")
+    assert sent.date.timestamp() >= int(before) + 30 * 86400
+    from_user = fake_tg.user_sends(PARENT, "me too")
+    assert from_user["date"] >= int(before + 30 * 86400)
+    with pytest.raises(ValueError):
+        fake_tg.advance_clock(-1)
+    fake_tg.reset()
+    assert abs(fake_tg.now() - time.time()) < 5
+    assert time.monotonic() - began < 5
+
+
+async def test_updates_older_than_a_day_are_dropped_unfetched(
+    bot: Bot, fake_tg: FakeTelegram
+) -> None:
+    fake_tg.user_sends(PARENT, "written at night")
+    fake_tg.advance_clock(23 * 3600)
+    fake_tg.user_sends(PARENT, "written a day later")
+    assert len(fake_tg.pending_updates) == 2
+    fake_tg.advance_clock(2 * 3600)  # the first is 25 h old now, the second 2 h
+    assert (await bot.get_webhook_info()).pending_update_count == 1
+    updates = await bot.get_updates(timeout=0)
+    assert [u.message.text for u in updates if u.message] == ["written a day later"]
+    assert updates[0].update_id == 2  # the dropped update's id is simply skipped
+    assert fake_tg.expired_updates == 1
+
+
+async def test_an_unfetched_button_press_is_dropped_after_150_seconds(
+    bot: Bot, fake_tg: FakeTelegram
+) -> None:
+    sent = await bot.send_message(PARENT, "Pick", reply_markup=keyboard(("Yes", "y")))
+    fake_tg.user_presses(PARENT, sent.message_id, "y")
+    fake_tg.advance_clock(140)
+    assert len(fake_tg.pending_updates) == 1
+    fake_tg.advance_clock(20)
+    assert fake_tg.pending_updates == [] and await bot.get_updates(timeout=0) == ()
+
+
+async def test_webhook_delivery_skips_expired_updates(
+    bot: Bot, fake_tg: FakeTelegram
+) -> None:
+    received: list[dict[str, Any]] = []
+
+    async def hook(request: web.Request) -> web.Response:
+        received.append(await request.json())
+        return web.Response()
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        fake_tg.user_sends(PARENT, "while the line was down")
+        fake_tg.advance_clock(25 * 3600)
+        fake_tg.user_sends(PARENT, "just now")
+        assert await bot.set_webhook(f"http://127.0.0.1:{port}/hook")
+        await fake_tg.wait_until(lambda: len(received) == 1)
+        await asyncio.sleep(0.1)
+        assert [u["message"]["text"] for u in received] == ["just now"]
+        assert (await bot.get_webhook_info()).pending_update_count == 0
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_press_answered_after_15_seconds_is_refused(
+    bot: Bot, fake_tg: FakeTelegram
+) -> None:
+    sent = await bot.send_message(PARENT, "Pick", reply_markup=keyboard(("Yes", "y")))
+    fake_tg.user_presses(PARENT, sent.message_id, "y")
+    fake_tg.user_presses(PARENT, sent.message_id, "y")
+    first, second = [u.callback_query for u in await bot.get_updates(timeout=0)]
+    assert first is not None and second is not None
+    fake_tg.advance_clock(14)
+    assert await bot.answer_callback_query(first.id)
+    fake_tg.advance_clock(2)
+    with pytest.raises(BadRequest, match=r"(?i)^query is too old and response timeout expired "
+                                         r"or query ID is invalid$"):
+        await bot.answer_callback_query(second.id)
+    assert [c["answered"] for c in fake_tg.callbacks()] == [True, False]
+
+
+async def test_messages_can_be_deleted_for_48_hours_and_edited_for_ever(
+    bot: Bot, fake_tg: FakeTelegram
+) -> None:
+    old = await bot.send_message(PARENT, "old")
+    theirs = fake_tg.user_sends(PARENT, "theirs")
+    fake_tg.advance_clock(47 * 3600)
+    recent = await bot.send_message(PARENT, "recent")
+    fake_tg.advance_clock(2 * 3600)  # old: 49 h, recent: 2 h
+    async with aiohttp.ClientSession() as http:  # the exact wording, before PTB capitalises it
+        async with http.post(f"{fake_tg.base_url}{fake_tg.token}/deleteMessage",
+                             json={"chat_id": PARENT, "message_id": old.message_id}) as r:
+            assert r.status == 400
+            assert (await r.json())["description"] == (
+                "Bad Request: message can't be deleted for everyone")
+    with pytest.raises(BadRequest, match=r"(?i)^message can't be deleted for everyone$"):
+        await bot.delete_message(PARENT, theirs["message_id"])
+    assert await bot.delete_message(PARENT, recent.message_id)
+    # A bot's own message has no edit window (TDLib can_edit_message).
+    fake_tg.advance_clock(365 * 86400)
+    await bot.edit_message_text("still mine to edit", chat_id=PARENT, message_id=old.message_id)
+    assert fake_tg.messages_to(PARENT)[0]["text"] == "still mine to edit"
+    assert requests_statuses(fake_tg, "deleteMessage") == [400, 400, 200]
+    team = -1001234567890
+    fake_tg.add_bot_to_group(team, 900, title="Specialists")
+    post = await bot.send_message(team, "in a supergroup")
+    fake_tg.advance_clock(2 * 86400)
+    with pytest.raises(BadRequest, match=r"(?i)^message can't be deleted$"):
+        await bot.delete_message(team, post.message_id)
+
+
+def requests_statuses(fake: FakeTelegram, method: str) -> list[int]:
+    return [r.status for r in fake.requests(method)]
+
+
+async def test_control_route_moves_the_clock(fake_tg: FakeTelegram) -> None:
+    fake_tg.user_sends(PARENT, "hello")
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{fake_tg.url}/_control/clock") as r:
+            before = await r.json()
+        async with http.post(f"{fake_tg.url}/_control/clock", json={"advance": 90000}) as r:
+            after = await r.json()
+        async with http.post(f"{fake_tg.url}/_control/clock", json={"advance": -5}) as r:
+            assert r.status == 400
+    assert after["offset"] == 90000 and after["now"] - before["now"] >= 90000
+    assert after["expired_updates"] == 1 and fake_tg.pending_updates == []

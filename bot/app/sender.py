@@ -165,6 +165,9 @@ class Sender:
         self._finished: dict[int, None] = {}
         self.health = CallHealth()
         self.sent = 0
+        #: Calls Telegram refused only because their window had passed, by method
+        #: (``parentline_telegram_too_late_total`` on /metrics).
+        self.too_late: dict[str, int] = {}
 
     def stop(self) -> None:
         self._stopping = True
@@ -272,6 +275,15 @@ class Sender:
                     await outbox.mark_retry(self.db, row, delay, result.error, now)
             elif result.verdict == "gone":
                 await self._gone(row, now)
+            elif result.verdict == "late":
+                # Final and expected: the press was answered too late (the line was down or
+                # behind; the press itself was still handled) or the message is too old to
+                # delete. Not retried, nothing waits for it; counted, and said quietly.
+                self.too_late[row.method] = self.too_late.get(row.method, 0) + 1
+                log.info("outbox row %s (%s): too late for Telegram, not retried", row.id,
+                         row.method)
+                await outbox.mark_dead(self.db, row, result.error, now)
+                self._finish(row.id)
             else:
                 log.warning("outbox row %s (%s) refused by Telegram: %s", row.id, row.method,
                             result.error)

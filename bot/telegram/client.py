@@ -29,7 +29,19 @@ from telegram.ext import Application, ApplicationBuilder
 from bot.telegram.aiohttp_request import AiohttpRequest
 from bot.telegram.health import ApiHealth
 
-Verdict = Literal["sent", "retry", "gone", "dead", "migrated"]
+Verdict = Literal["sent", "retry", "gone", "dead", "migrated", "late"]
+
+# Telegram's answers when a call's window has passed; nothing can make the call succeed, and
+# nothing is wrong with the line. telegram-bot-api/Client.cpp fail_query_with_error:
+# QUERY_ID_INVALID -> "query is too old and response timeout expired or query ID is
+# invalid" (a press answered after about 15 s); TDLib delete_messages -> "message can't be
+# deleted for everyone" (private chats and groups) or "message can't be deleted"
+# (supergroups, and MESSAGE_DELETE_FORBIDDEN) for a message over 48 hours old.
+# python-telegram-bot capitalises the description; it is matched case-insensitively.
+_TOO_LATE = {
+    "answerCallbackQuery": ("query is too old",),
+    "deleteMessage": ("message can't be deleted",),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +53,8 @@ class Outcome:
     # "migrated": the group became this supergroup (400 "group chat was upgraded to a
     # supergroup chat" with parameters.migrate_to_chat_id); send there instead.
     migrate_to: int | None = None
+    # "late" is a 400 that only says the call's time window passed (a button answered too
+    # late, a message too old to delete): as final as "dead", but expected, not a fault.
 
 
 def build_application(token: str, base_url: str, *, pool: int = 64,  # type: ignore[type-arg,unused-ignore]
@@ -146,7 +160,8 @@ async def call(bot: Bot, chat_id: int | None, method: str, params: dict[str, Any
         return Outcome("migrated", error="400 group chat was upgraded to a supergroup chat",
                        migrate_to=int(exc.new_chat_id))
     except BadRequest as exc:
-        # Callback answers expire after a while; old messages can't be deleted: harmless.
+        if too_late(method, str(exc)):
+            return Outcome("late", error=f"400 {_safe(exc)}")
         return Outcome("dead", error=f"400 {_safe(exc)}")
     except (InvalidToken, EndPointNotFound):
         # 401: the token was revoked (``do_api_request`` reports it as EndPointNotFound;
@@ -157,6 +172,12 @@ async def call(bot: Bot, chat_id: int | None, method: str, params: dict[str, Any
         return Outcome("retry", error=f"network {_safe(exc)}")
     except TelegramError as exc:
         return Outcome("retry", error=f"telegram {_safe(exc)}")
+
+
+def too_late(method: str, description: str) -> bool:
+    """Whether Telegram refused ``method`` only because its time window passed."""
+    lowered = description.lower()
+    return any(phrase in lowered for phrase in _TOO_LATE.get(method, ()))
 
 
 def _safe(exc: Exception) -> str:

@@ -38,6 +38,8 @@ class ApiHealth:
         self.last_webhook: float | None = None  # an update Telegram delivered and we stored
         self.token_rejected_since: float | None = None
         self.rejections = 0
+        #: Update ids Telegram skipped between polls: updates lost unfetched (polling).
+        self.missed_updates = 0
 
     @property
     def token_rejected(self) -> bool:
@@ -61,6 +63,10 @@ class ApiHealth:
             # Telegram read the token and answered on its merits: it is accepted again.
             self.token_rejected_since = None
             log.warning("Telegram accepts the bot token again")
+
+    def updates_missed(self, count: int) -> None:
+        """The poller saw ``count`` update ids that will never come."""
+        self.missed_updates += count
 
     def webhook_received(self) -> None:
         self.last_webhook = time.time()

@@ -36,6 +36,13 @@ MAX_POLL_BACKOFF = 5.0
 # it does not stop), and each try says what to do.
 MAX_TOKEN_BACKOFF = 60.0
 OFFSET_KEY = "polling_offset"
+# Telegram numbers updates one by one (Bot API docs, Update: "identifiers start from a
+# certain positive number and increase sequentially"), so ids missing between the offset we
+# asked for and what came are updates we will never get: Telegram keeps an unfetched update
+# at most 24 hours (a button press 150 seconds), then drops it. The line cannot recover
+# them or know whose they were; it can say how many, so an operator knows an outage cost
+# messages. (After a week without any update Telegram may start numbering afresh: a gap
+# then loses nothing, which is why the log line says "probably".)
 GetUpdates = Callable[[int | None, int], Coroutine[Any, Any, list[dict[str, Any]]]]
 
 
@@ -67,14 +74,23 @@ async def save_offset_in(s: AsyncSession, offset: int) -> None:
     await hot.execute(s, _OFFSET_UPSERT, {"v": str(offset), "n": offset})
 
 
+def missed_updates(offset: int, ids: list[int]) -> int:
+    """How many ids from ``offset`` up to the highest of ``ids`` did not come."""
+    came = {i for i in ids if i >= offset}
+    return max(0, max(ids) - offset + 1 - len(came)) if came else 0
+
+
 class Poller:
     """getUpdates -> inbox commit -> next offset. Runs until stopped."""
 
     def __init__(self, db: Database, get_updates: GetUpdates, on_stored: Callable[[], None],
-                 timeout: int = 25, gather: float = 0.0) -> None:
+                 timeout: int = 25, gather: float = 0.0,
+                 on_missed: Callable[[int], None] | None = None) -> None:
         """``gather``: after a poll that brought updates, wait this long before the next
         one, so that under load each poll (an HTTP round trip and a commit) brings
-        several updates. An idle line's long poll is not delayed by it."""
+        several updates. An idle line's long poll is not delayed by it. ``on_missed``
+        hears how many update ids Telegram skipped (see :func:`missed_updates`)."""
+        self.on_missed = on_missed
         self.db = db
         self.get_updates = get_updates
         self.on_stored = on_stored
@@ -101,6 +117,13 @@ class Poller:
                     failures = rejected = 0
                     continue
                 following = max(ids) + 1
+                if offset is not None and (missed := missed_updates(offset, ids)):
+                    log.warning("polling: %d update(s) between id %d and %d never arrived; "
+                                "Telegram probably dropped them unfetched (it keeps updates "
+                                "24 hours, button presses 150 seconds)", missed, offset,
+                                following - 1)
+                    if self.on_missed is not None:
+                        self.on_missed(missed)
                 # Rows and the next offset in one commit; only the next call acknowledges
                 # them, so if this fails the same updates simply come again.
                 await store_updates(self.db, updates, datetime.now(UTC),

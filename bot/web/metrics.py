@@ -50,6 +50,16 @@ def gauge(name: str, help_: str, samples: Iterable[tuple[dict[str, str], float]]
     return "\n".join(lines) + "\n"
 
 
+def counter(name: str, help_: str, samples: Iterable[tuple[dict[str, str], float]]) -> str:
+    """Like :func:`gauge`, for a count that only grows (from this process's start)."""
+    return gauge(name, help_, samples).replace(f"# TYPE {name} gauge",
+                                               f"# TYPE {name} counter", 1)
+
+
+#: The calls whose refusal only means their window passed (``bot.telegram.client``).
+TOO_LATE_METHODS = ("answerCallbackQuery", "deleteMessage")
+
+
 async def collect(runtime: LineRuntime) -> str:
     """The whole exposition for this replica, read in one short transaction."""
     async with runtime.db.reports() as s:
@@ -109,6 +119,16 @@ async def collect(runtime: LineRuntime) -> str:
               "Seconds since the webhook last stored an update (webhook mode; quiet hours "
               "are normal).",
               _age(now, health.last_webhook, started, runtime.settings.webhook_mode)),
+        counter("parentline_telegram_too_late_total",
+                "Bot API calls Telegram refused because their window had passed (a button "
+                "answered after about 15 s, a message over 48 h old deleted); not retried.",
+                [({"method": m}, runtime.sender.too_late.get(m, 0)) for m in
+                 (*TOO_LATE_METHODS, *sorted(set(runtime.sender.too_late) -
+                                             set(TOO_LATE_METHODS)))]),
+        counter("parentline_updates_missed_total",
+                "Update ids Telegram skipped between polls: updates it dropped unfetched "
+                "(kept at most 24 h, presses 150 s), e.g. during a long outage (polling).",
+                [({}, health.missed_updates)]),
         gauge("parentline_staff_chat_reachable",
               "0 when the bot is not in the staff group (alerts cannot reach it), else 1.",
               [({}, 0 if staff_problem else 1)] if runtime.staff_chat.chat_id is not None
