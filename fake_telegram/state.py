@@ -16,6 +16,7 @@ import asyncio
 import itertools
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -281,6 +282,9 @@ class World:
             "username": bot_username,
         }
         self._changed = asyncio.Event()
+        #: The clock Telegram's own timers run on (the setWebhook window); a test may
+        #: replace it to move time on without sleeping.
+        self.clock: Callable[[], float] = time.monotonic
         self.reset()
 
     # -- lifecycle ---------------------------------------------------------------
@@ -296,6 +300,8 @@ class World:
         self.filtered_updates = 0
         self.allowed_updates: list[str] | None = None
         self.webhook = WebhookState()
+        #: When (on ``clock``) the next setWebhook with a URL is accepted: one a second.
+        self.next_set_webhook_at = 0.0
         #: "local" (http and any port, like ``telegram-bot-api --local``, what tests use)
         #: or "official" (https on 443/80/88/8443 only, like api.telegram.org).
         self.webhook_rules = "local"
