@@ -179,7 +179,8 @@ class LineRuntime:
                 lambda: self.application.bot.delete_webhook(drop_pending_updates=False),
                 "deleteWebhook")
             self.poller = Poller(self.db, self._get_updates, self.workers.wake.set,
-                                 gather=self.settings.poll_gather_ms / 1000)
+                                 gather=self.settings.poll_gather_ms / 1000,
+                                 health=self.health)
             self._spawn(self.poller.run(), "poller")
         log.info("parentline started (%s mode, replica %s)",
                  "webhook" if self.settings.webhook_mode else "polling", self.owner)

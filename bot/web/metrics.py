@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from sqlalchemy import func, select
 
+from bot.telegram.health import CONFLICT_KINDS
 from bot.web.server import ops_only
 from core.storage import inbox, outbox
 from core.storage.models import Conversation, Staff
@@ -40,14 +41,20 @@ def _num(value: float) -> str:
     return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
 
 
-def gauge(name: str, help_: str, samples: Iterable[tuple[dict[str, str], float]]) -> str:
+def gauge(name: str, help_: str, samples: Iterable[tuple[dict[str, str], float]],
+          kind: str = "gauge") -> str:
     """One metric family: ``# HELP``, ``# TYPE`` and its samples."""
-    lines = [f"# HELP {name} {help_}", f"# TYPE {name} gauge"]
+    lines = [f"# HELP {name} {help_}", f"# TYPE {name} {kind}"]
     for labels, value in samples:
         label_text = ",".join(f'{k}="{_escape(v)}"' for k, v in labels.items())
         lines.append(f"{name}{{{label_text}}} {_num(value)}" if label_text
                      else f"{name} {_num(value)}")
     return "\n".join(lines) + "\n"
+
+
+def counter(name: str, help_: str, samples: Iterable[tuple[dict[str, str], float]]) -> str:
+    """A count that only grows (``name`` ends in ``_total``); rate() it in an alert."""
+    return gauge(name, help_, samples, kind="counter")
 
 
 async def collect(runtime: LineRuntime) -> str:
@@ -109,6 +116,15 @@ async def collect(runtime: LineRuntime) -> str:
               "Seconds since the webhook last stored an update (webhook mode; quiet hours "
               "are normal).",
               _age(now, health.last_webhook, started, runtime.settings.webhook_mode)),
+        gauge("parentline_telegram_poll_conflict",
+              "1 while getUpdates answers 409 Conflict: kind=other_poller (another process "
+              "polls with this token: stop it) or kind=webhook (someone set a webhook).",
+              [({"kind": k}, 1 if health.poll_conflict_now(k) else 0) for k in CONFLICT_KINDS]
+              if runtime.poller is not None else []),
+        counter("parentline_telegram_poll_conflicts_total",
+                "getUpdates answers 409 Conflict since start, by who took the updates.",
+                [({"kind": k}, health.conflicts[k]) for k in CONFLICT_KINDS]
+                if runtime.poller is not None else []),
         gauge("parentline_staff_chat_reachable",
               "0 when the bot is not in the staff group (alerts cannot reach it), else 1.",
               [({}, 0 if staff_problem else 1)] if runtime.staff_chat.chat_id is not None
