@@ -2,7 +2,8 @@
 
 A handful of gauges an operator alerts on: work piling up (inbox backlog, outbox
 pending), parents waiting (queue length by priority), nobody to answer (specialists on
-duty), a content edit that did not go live (reload errors), and restarts (uptime).
+duty), a content edit that did not go live (reload errors), restarts (uptime), and someone
+else taking the bot's updates (getUpdates conflicts: a gauge and a counter).
 No client library: the format is a few lines of text, and one dependency fewer matters
 for a small nonprofit install. Values are counts only — never names or text.
 """
