@@ -61,7 +61,8 @@ def token_rejected_retry(seconds: float) -> str:
 
 
 class ApiHealth:
-    """Wall-clock times (``time.time()``) of what last went right, and whether a 401 came."""
+    """Wall-clock times (``time.time()``) of what last went right, whether a 401 came, and
+    getUpdates conflicts (timed on ``clock``)."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         """``clock`` times the poll conflicts (a test moves it on instead of sleeping)."""
