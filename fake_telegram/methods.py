@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from fake_telegram.errors import ApiError, bad_request
+from fake_telegram.errors import ApiError, bad_request, too_many_requests
 from fake_telegram.formatting import plain_text
 from fake_telegram.state import ChatRecord, StoredMessage, World, require
 
@@ -200,8 +200,21 @@ def close(world: World, params: Params) -> Any:
 
 @method("setWebhook")
 def set_webhook(world: World, params: Params) -> Any:
-    """Record the webhook; an empty url removes it (Telegram's semantics)."""
+    """Record the webhook; an empty url removes it (Telegram's semantics).
+
+    At most one setWebhook with a URL a second per bot, checked before anything else
+    (so an identical or a refused one counts too): telegram-bot-api/Client.cpp,
+    process_set_webhook_query, ``if (now < next_allowed_set_webhook_time_) {
+    query->set_retry_after_error(1); ...} next_allowed_set_webhook_time_ = now + 1;``
+    (deleteWebhook and an empty url are not limited). Query.cpp set_retry_after_error
+    words it "Too Many Requests: retry after 1" with ``parameters.retry_after`` 1.
+    """
     url = str(params.get("url") or "")
+    if url:
+        now = world.now()
+        if now < world.next_set_webhook_at:
+            raise too_many_requests(1)
+        world.next_set_webhook_at = now + 1
     if url and not url.startswith(("http://", "https://")):
         raise bad_request("invalid webhook URL specified")  # Client.cpp do_set_webhook
     secret = str(params.get("secret_token") or "")

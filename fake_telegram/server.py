@@ -51,9 +51,15 @@ _STRING_PARAMS = frozenset(
         "certificate",
     }
 )
+# telegram-bot-api/Client.cpp, abort_long_poll(false): a parked getUpdates ended by a newer
+# one that parks in its place (do_get_updates, ``timeout != 0 && updates.size() == 0``).
 _SUPERSEDED = (
     "terminated by other getUpdates request; make sure that only one bot instance is running"
 )
+# telegram-bot-api/Client.cpp, abort_long_poll(true): a parked getUpdates ended by a
+# setWebhook with a URL (process_set_webhook_query).
+_SUPERSEDED_BY_WEBHOOK = "terminated by setWebhook request"
+# telegram-bot-api/Client.cpp, process_get_updates_query, while a webhook URL is set.
 _WEBHOOK_ACTIVE = (
     "can't use getUpdates method while webhook is active; use deleteWebhook to "
     "delete the webhook first"
@@ -141,8 +147,14 @@ class ApiHandler:
     async def get_updates(self, params: dict[str, Any], token: str) -> list[dict[str, Any]]:
         """Long polling with Telegram's offset semantics.
 
-        ``offset=N`` confirms (drops) every update below N; a newer call
-        supersedes a parked one, which then gets 409 like on Telegram.
+        ``offset=N`` confirms (drops) every update below N; updates fetched but not
+        confirmed come again to whoever polls next. A newer call that parks (a timeout
+        and nothing to return) supersedes a parked one, which then gets 409, as on
+        Telegram; a call that answers at once leaves the parked one alone
+        (Client.cpp do_get_updates calls abort_long_poll only when it parks). A
+        setWebhook ends a parked poll with 409 too. Not modelled: Client.cpp's
+        fail_query_conflict answers at most one 409 every 3 s and delays the others by
+        3 s.
         """
         world = self.world
         if world.webhook.url:
@@ -153,6 +165,9 @@ class ApiHandler:
             world.allowed_updates = params["allowed_updates"] or None
         limit = min(100, max(1, int(params.get("limit") or 100)))
         timeout = max(0.0, float(params.get("timeout") or 0))
+        world.expire()  # what outlived its lifetime is never delivered
+        if world.pending or timeout == 0:
+            return world.pending[:limit]
         self._poll_generation += 1
         generation = self._poll_generation
         world.notify()  # lets an older parked poll notice it was superseded
@@ -164,6 +179,8 @@ class ApiHandler:
             if generation != self._poll_generation:
                 raise conflict(_SUPERSEDED)
             world.expire()  # what outlived its lifetime is never delivered
+            if world.webhook.url:
+                raise conflict(_SUPERSEDED_BY_WEBHOOK)
             if world.pending:
                 return world.pending[:limit]
             remaining = deadline - loop.time()

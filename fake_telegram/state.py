@@ -339,6 +339,8 @@ class World:
         self.filtered_updates = 0
         self.allowed_updates: list[str] | None = None
         self.webhook = WebhookState()
+        #: When (on ``clock``) the next setWebhook with a URL is accepted: one a second.
+        self.next_set_webhook_at = 0.0
         #: "local" (http and any port, like ``telegram-bot-api --local``, what tests use)
         #: or "official" (https on 443/80/88/8443 only, like api.telegram.org).
         self.webhook_rules = "local"

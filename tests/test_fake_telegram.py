@@ -132,9 +132,65 @@ async def test_a_newer_poll_supersedes_a_parked_one_with_conflict(
     await asyncio.sleep(0.2)
     # A second bot instance (PTB's own getUpdates pool holds a single connection).
     async with Bot(fake_tg.token, base_url=fake_tg.base_url) as second:
+        # One that answers at once (timeout 0) does not end the parked poll...
         assert await second.get_updates(timeout=0) == ()
-    with pytest.raises(Conflict, match=r"(?i)terminated by other getUpdates"):
-        await asyncio.wait_for(old, 3)
+        await asyncio.sleep(0.1)
+        assert not old.done()
+        # ...one that parks in its place does (Client.cpp do_get_updates: abort_long_poll).
+        newer = asyncio.create_task(second.get_updates(timeout=1))
+        with pytest.raises(Conflict, match=r"(?i)terminated by other getUpdates"):
+            await asyncio.wait_for(old, 3)
+        assert await newer == ()
+
+
+async def test_updates_another_poller_fetched_but_did_not_confirm_come_again(
+    bot: Bot, fake_tg: FakeTelegram
+) -> None:
+    fake_tg.user_sends(PARENT, "are you there?")
+    async with Bot(fake_tg.token, base_url=fake_tg.base_url) as stray:
+        (seen,) = await stray.get_updates(timeout=1)  # fetched, never confirmed
+    (again,) = await bot.get_updates(timeout=1)
+    assert again.update_id == seen.update_id
+    assert again.message is not None and again.message.text == "are you there?"
+
+
+async def test_set_webhook_ends_a_parked_poll_with_conflict(
+    bot: Bot, fake_tg: FakeTelegram
+) -> None:
+    poll = asyncio.create_task(bot.get_updates(timeout=20))
+    await asyncio.sleep(0.2)
+    async with Bot(fake_tg.token, base_url=fake_tg.base_url) as other:
+        assert await other.set_webhook("https://elsewhere.example.org/hook")
+    with pytest.raises(Conflict, match=r"(?i)terminated by setWebhook request"):
+        await asyncio.wait_for(poll, 3)
+    with pytest.raises(Conflict, match=r"(?i)while webhook is active"):
+        await bot.get_updates(timeout=0)
+
+
+async def test_set_webhook_is_limited_to_one_a_second(bot: Bot, fake_tg: FakeTelegram) -> None:
+    """Client.cpp process_set_webhook_query: a second setWebhook with a URL within a
+    second gets 429 "Too Many Requests: retry after 1", even an identical one."""
+    url = "https://line.example.org/telegram/webhook"
+    assert await bot.set_webhook(url)
+    with pytest.raises(RetryAfter):
+        await bot.set_webhook(url)
+    async with aiohttp.ClientSession(trust_env=False) as http, http.post(
+        f"{fake_tg.base_url}{fake_tg.token}/setWebhook", data={"url": url}
+    ) as raw:
+        assert raw.status == 429
+        assert await raw.json() == {
+            "ok": False,
+            "error_code": 429,
+            "description": "Too Many Requests: retry after 1",
+            "parameters": {"retry_after": 1},
+        }
+    assert await bot.delete_webhook()  # deleting is not limited
+    fake_tg.advance_clock(0.85)  # on Telegram's clock, still within the second
+    with pytest.raises(RetryAfter):
+        await bot.set_webhook(url)
+    fake_tg.advance_clock(0.2)
+    assert await bot.set_webhook(url)
+    assert fake_tg.world.webhook.url == url
 
 
 async def test_stop_wakes_parked_long_poll_quickly() -> None:

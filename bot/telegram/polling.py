@@ -17,10 +17,10 @@ from typing import Any
 
 from sqlalchemy import BigInteger, bindparam, cast
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram.error import InvalidToken, RetryAfter
+from telegram.error import Conflict, InvalidToken, RetryAfter
 
 from bot.telegram.client import retry_after_seconds
-from bot.telegram.health import token_rejected_retry
+from bot.telegram.health import OTHER_POLLER, WEBHOOK, ApiHealth, token_rejected_retry
 from bot.telegram.intake import store_updates
 from core.storage import hot
 from core.storage.db import Database
@@ -35,6 +35,10 @@ MAX_POLL_BACKOFF = 5.0
 # 1 s to once a minute (Telegram has been known to answer 401 for a moment in incidents, so
 # it does not stop), and each try says what to do.
 MAX_TOKEN_BACKOFF = 60.0
+# A 409 (another poller, or a webhook someone set): polling goes on, every 0.5 s, 1 s, then
+# every 2 s: often enough to take back the updates and to notice at once when the other
+# side is gone, cheap enough to be no load (Telegram itself spaces these 409s by 3 s).
+MAX_CONFLICT_BACKOFF = 2.0
 OFFSET_KEY = "polling_offset"
 # Telegram numbers updates one by one (Bot API docs, Update: "identifiers start from a
 # certain positive number and increase sequentially"), so ids missing between the offset we
@@ -85,17 +89,21 @@ class Poller:
 
     def __init__(self, db: Database, get_updates: GetUpdates, on_stored: Callable[[], None],
                  timeout: int = 25, gather: float = 0.0,
-                 on_missed: Callable[[int], None] | None = None) -> None:
+                 on_missed: Callable[[int], None] | None = None,
+                 health: ApiHealth | None = None) -> None:
         """``gather``: after a poll that brought updates, wait this long before the next
         one, so that under load each poll (an HTTP round trip and a commit) brings
         several updates. An idle line's long poll is not delayed by it. ``on_missed``
-        hears how many update ids Telegram skipped (see :func:`missed_updates`)."""
+        hears how many update ids Telegram skipped (see :func:`missed_updates`);
+        ``health`` hears every 409 and every normal answer (what /readyz says about
+        conflicts)."""
         self.on_missed = on_missed
         self.db = db
         self.get_updates = get_updates
         self.on_stored = on_stored
         self.timeout = timeout
         self.gather = gather
+        self.health = health
         self._stopping = False
         self._task: asyncio.Task[list[dict[str, Any]]] | None = None
 
@@ -106,11 +114,14 @@ class Poller:
 
     async def run(self) -> None:
         offset = await load_offset(self.db)
-        failures = rejected = 0
+        failures = rejected = conflicts = 0
         while not self._stopping:
             try:
                 self._task = asyncio.create_task(self.get_updates(offset, self.timeout))
                 updates = await self._task
+                conflicts = 0
+                if self.health is not None:
+                    self.health.poll_answered()
                 ids = [int(u["update_id"]) for u in updates
                        if isinstance(u.get("update_id"), int)]
                 if not ids:
@@ -136,6 +147,18 @@ class Poller:
             except RetryAfter as exc:
                 delay = retry_after_seconds(exc)  # Telegram said when; no sooner, no later
                 log.warning("polling: Telegram asked to wait %.1fs", delay)
+                await asyncio.sleep(delay)
+                continue
+            except Conflict as exc:
+                # Nothing was fetched, so nothing is lost: the offset stays, and what the
+                # other poller fetched without confirming comes to the next poll. The
+                # health check says what is wrong once; a webhook is never deleted here.
+                kind = WEBHOOK if "webhook" in exc.message.lower() else OTHER_POLLER
+                if self.health is not None:
+                    self.health.poll_conflict(kind)
+                conflicts += 1
+                delay = min(MAX_CONFLICT_BACKOFF, 0.25 * 2 ** min(conflicts, 6))
+                log.debug("polling: 409 (%s); polling again in %.1fs", kind, delay)
                 await asyncio.sleep(delay)
                 continue
             except InvalidToken:

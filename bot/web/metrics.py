@@ -2,7 +2,8 @@
 
 A handful of gauges an operator alerts on: work piling up (inbox backlog, outbox
 pending), parents waiting (queue length by priority), nobody to answer (specialists on
-duty), a content edit that did not go live (reload errors), and restarts (uptime).
+duty), a content edit that did not go live (reload errors), restarts (uptime), and someone
+else taking the bot's updates (getUpdates conflicts: a gauge and a counter).
 No client library: the format is a few lines of text, and one dependency fewer matters
 for a small nonprofit install. Values are counts only — never names or text.
 """
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from sqlalchemy import func, select
 
+from bot.telegram.health import CONFLICT_KINDS
 from bot.web.server import ops_only
 from core.storage import inbox, outbox
 from core.storage.models import Conversation, Staff
@@ -40,9 +42,10 @@ def _num(value: float) -> str:
     return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
 
 
-def gauge(name: str, help_: str, samples: Iterable[tuple[dict[str, str], float]]) -> str:
+def gauge(name: str, help_: str, samples: Iterable[tuple[dict[str, str], float]],
+          kind: str = "gauge") -> str:
     """One metric family: ``# HELP``, ``# TYPE`` and its samples."""
-    lines = [f"# HELP {name} {help_}", f"# TYPE {name} gauge"]
+    lines = [f"# HELP {name} {help_}", f"# TYPE {name} {kind}"]
     for labels, value in samples:
         label_text = ",".join(f'{k}="{_escape(v)}"' for k, v in labels.items())
         lines.append(f"{name}{{{label_text}}} {_num(value)}" if label_text
@@ -51,9 +54,8 @@ def gauge(name: str, help_: str, samples: Iterable[tuple[dict[str, str], float]]
 
 
 def counter(name: str, help_: str, samples: Iterable[tuple[dict[str, str], float]]) -> str:
-    """Like :func:`gauge`, for a count that only grows (from this process's start)."""
-    return gauge(name, help_, samples).replace(f"# TYPE {name} gauge",
-                                               f"# TYPE {name} counter", 1)
+    """A count that only grows (``name`` ends in ``_total``); rate() it in an alert."""
+    return gauge(name, help_, samples, kind="counter")
 
 
 #: The calls whose refusal only means their window passed (``bot.telegram.client``).
@@ -129,6 +131,15 @@ async def collect(runtime: LineRuntime) -> str:
                 "Update ids Telegram skipped between polls: updates it dropped unfetched "
                 "(kept at most 24 h, presses 150 s), e.g. during a long outage (polling).",
                 [({}, health.missed_updates)]),
+        gauge("parentline_telegram_poll_conflict",
+              "1 while getUpdates answers 409 Conflict: kind=other_poller (another process "
+              "polls with this token: stop it) or kind=webhook (someone set a webhook).",
+              [({"kind": k}, 1 if health.poll_conflict_now(k) else 0) for k in CONFLICT_KINDS]
+              if runtime.poller is not None else []),
+        counter("parentline_telegram_poll_conflicts_total",
+                "getUpdates answers 409 Conflict since start, by who took the updates.",
+                [({"kind": k}, health.conflicts[k]) for k in CONFLICT_KINDS]
+                if runtime.poller is not None else []),
         gauge("parentline_staff_chat_reachable",
               "0 when the bot is not in the staff group (alerts cannot reach it), else 1.",
               [({}, 0 if staff_problem else 1)] if runtime.staff_chat.chat_id is not None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from pathlib import Path
 
 from alembic import command
@@ -11,6 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.storage.db import Database
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# Alembic keeps the running migration in module globals (``alembic.context``), so two
+# upgrades at once in one process (replicas started together in one test) break each
+# other: one at a time per event loop. Separate processes are not affected by this.
+_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary())
 
 
 def alembic_config(url: str) -> Config:
@@ -22,8 +29,10 @@ def alembic_config(url: str) -> Config:
 
 async def upgrade(db: Database, revision: str = "head") -> None:
     """Bring the schema of ``db`` up to ``revision`` (idempotent)."""
-    await db.ensure_schema()
-    await _run_on(db.engine, db.url, revision)
+    lock = _LOCKS.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+    async with lock:
+        await db.ensure_schema()
+        await _run_on(db.engine, db.url, revision)
 
 
 async def _run_on(engine: AsyncEngine, url: str, revision: str) -> None:
