@@ -62,12 +62,20 @@ def bad_gateway() -> ApiError:
     return ApiError(502, "Bad Gateway")
 
 
-def unauthorized() -> ApiError:
-    """401 for a well-formed but unknown (or revoked) token (PTB raises InvalidToken).
+def unauthorized(token: str = "1:x") -> ApiError:
+    """401 for a wrong token (PTB raises InvalidToken).
 
-    telegram-bot-api/Client.cpp: an unknown token fails with error code 401, to which
-    the server's error prefix for 401 ("Unauthorized") is all the description.
+    A well-formed but unknown (or revoked) token: telegram-bot-api/Client.cpp
+    ``get_closing_error`` answers 401 "Unauthorized" (the authorization failed, the
+    client logs out). A malformed one never reaches a client: ClientManager.cpp
+    ``ClientManager::send`` answers 401 "Unauthorized: invalid token specified" to a token
+    that starts with "0", is over 80 characters, has a "/" or no ":", or whose part before
+    the ":" is not a positive bot id.
     """
+    head, colon, _ = token.partition(":")
+    if (not colon or token.startswith("0") or len(token) > 80 or "/" in token
+            or not head.isdigit() or not 0 < int(head) < 1 << 54):
+        return ApiError(401, "Unauthorized: invalid token specified")
     return ApiError(401, "Unauthorized")
 
 

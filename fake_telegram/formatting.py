@@ -39,22 +39,38 @@ _MD_RESERVED = frozenset(".!-=+#{}")
 
 
 class _HtmlChecker(HTMLParser):
-    def __init__(self) -> None:
+    """Tags checked as TDLib's ``parse_html`` (td/telegram/MessageEntity.cpp) checks them,
+    with its wording, byte offsets included."""
+
+    def __init__(self, text: str) -> None:
         super().__init__(convert_charrefs=True)
         self.stack: list[str] = []
         self.parts: list[str] = []
         self.error: str | None = None
+        self._text = text
+        self._line_starts = [0]
+        for i, ch in enumerate(text):
+            if ch == "\n":
+                self._line_starts.append(i + 1)
+
+    def _byte_offset(self) -> int:
+        """Where the current tag starts, in UTF-8 bytes (TDLib counts bytes)."""
+        line, col = self.getpos()
+        return len(self._text[: self._line_starts[line - 1] + col].encode())
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if self.error is None and tag not in _HTML_TAGS:
-            self.error = f'Unsupported start tag "{tag}"'
+            self.error = f'Unsupported start tag "{tag}" at byte offset {self._byte_offset()}'
         self.stack.append(tag)
 
     def handle_endtag(self, tag: str) -> None:
         if self.error is not None:
             return
-        if not self.stack or self.stack[-1] != tag:
-            self.error = f'Unexpected end tag "{tag}"'
+        if not self.stack:
+            self.error = f"Unexpected end tag at byte offset {self._byte_offset()}"
+        elif self.stack[-1] != tag:
+            self.error = (f"Unmatched end tag at byte offset {self._byte_offset()}, "
+                          f'expected "</{self.stack[-1]}>", found "</{tag}>"')
         else:
             self.stack.pop()
 
@@ -75,7 +91,7 @@ def plain_text(text: str, parse_mode: str | None) -> str:
 
 
 def _parse_html(text: str) -> str:
-    checker = _HtmlChecker()
+    checker = _HtmlChecker(text)
     checker.feed(text)
     checker.close()
     if checker.error is None and checker.stack:

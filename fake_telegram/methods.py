@@ -20,7 +20,9 @@ Params = dict[str, Any]
 Method = Callable[[World, Params], Any]
 
 TEXT_LIMIT = 4096
+TEXT_BYTES_LIMIT = 1 << 15  # Client.cpp get_formatted_text: the raw text, markup included
 CAPTION_LIMIT = 1024
+DELETE_WINDOW = 48 * 3600  # a bot deletes messages (its own, or in private chats) this young
 CALLBACK_DATA_LIMIT = 64
 # telegram-bot-api/Client.cpp, fail_query_with_error: TDLib's MESSAGE_NOT_MODIFIED becomes
 # "Bad Request: message is not modified: specified new message content and reply markup
@@ -82,19 +84,36 @@ def method(name: str) -> Callable[[Method], Method]:
 
 
 def _text(params: Params, key: str = "text") -> tuple[str, str | None]:
+    """The text checked in the order the official server checks it (wordings as
+    ``fail_query_with_error`` lower-cases them):
+
+    * missing or "": telegram-bot-api/Client.cpp ``get_input_message_text``, "Message text
+      is empty";
+    * over 32768 bytes as sent: Client.cpp ``get_formatted_text``, "Text is too long";
+    * markup that does not parse: TDLib's "Can't parse entities: ..." (formatting.py);
+    * nothing but whitespace once parsed: TDLib ``fix_formatted_text`` (MessageEntity.cpp),
+      "Text must be non-empty";
+    * over 4096 characters (code points) once parsed: TDLib MessageContent.cpp
+      ``create_input_message_content``, "Message is too long".
+    """
     text = params.get(key)
-    if not isinstance(text, str) or not text.strip():
+    if not isinstance(text, str) or not text:
         raise bad_request("message text is empty")
+    if len(text.encode()) > TEXT_BYTES_LIMIT:
+        raise bad_request("text is too long")
     parse_mode = params.get("parse_mode") or None
     visible = plain_text(text, parse_mode)
+    if not visible.strip():
+        raise bad_request("text must be non-empty")
     if len(visible) > TEXT_LIMIT:
         raise bad_request("message is too long")
-    if not visible.strip():
-        raise bad_request("message text is empty")
     return text, parse_mode
 
 
 def _caption(params: Params) -> str | None:
+    """A caption within 1024 characters once parsed: TDLib MessageContent.cpp
+    ``get_input_message_content`` refuses a longer one from a bot with "Message caption
+    is too long" (Bot API: "Bad Request: message caption is too long")."""
     caption = params.get("caption")
     if caption is None:
         return None
@@ -465,13 +484,15 @@ def send_media_group(world: World, params: Params) -> Any:
                 "file_unique_id": f"b{kind}{tag}"}
         content: dict[str, Any] = {
             kind: [{**file, "width": 800, "height": 800}] if kind == "photo" else file}
-        caption = item.get("caption")
+        # Each item's caption is checked like any caption (TDLib's "Message caption is too
+        # long"), with that item's parse_mode.
+        caption = _caption(item)
         msg = world.store(
             chat,
             sender=world.bot_user,
             from_bot=True,
             kind=kind,
-            caption=str(caption) if caption is not None else None,
+            caption=caption,
             content=content,
             reply_to=_reply_to(world, chat, params),
             media_group_id=group,
@@ -526,6 +547,7 @@ def delete_message(world: World, params: Params) -> Any:
     48 hours on the fake's clock; older ones get Telegram's 400 (see DELETE_WINDOW)."""
     chat = world.resolve_chat(params.get("chat_id"))
     msg = world.message(chat.id, params.get("message_id"))
+    # telegram-bot-api/Client.cpp, check_message(..., "message to delete", ...).
     require(msg is not None, bad_request("message to delete not found"))
     assert msg is not None
     age = int(world.now()) - msg.date

@@ -114,7 +114,7 @@ class ApiHandler:
         """One Bot API request, end to end."""
         name = request.match_info["method"]
         if request.match_info["token"] != self.token:
-            return self._log_and_answer(name, None, unauthorized(), {})
+            return self._log_and_answer(name, None, unauthorized(request.match_info["token"]), {})
         try:
             params = await read_params(request)
         except ValueError:
@@ -180,6 +180,8 @@ class ApiHandler:
                 raise conflict(_SUPERSEDED)
             world.expire()  # what outlived its lifetime is never delivered
             if world.webhook.url:
+                # telegram-bot-api/Client.cpp abort_long_poll(from_set_webhook=true): a
+                # parked poll answers "Conflict: terminated by setWebhook request".
                 raise conflict(_SUPERSEDED_BY_WEBHOOK)
             if world.pending:
                 return world.pending[:limit]
@@ -206,10 +208,10 @@ class ApiHandler:
         *,
         fault: bool = False,
     ) -> web.Response:
-        self._log(
-            method, chat_id, error.status, params, fault=f"status_{error.status}" if fault else None
-        )
-        return web.json_response(error.payload(), status=error.status)
+        payload = error.payload()
+        self._log(method, chat_id, error.status, params,
+                  fault=f"status_{error.status}" if fault else None, error=payload)
+        return web.json_response(payload, status=error.status)
 
     def _log(
         self,
@@ -218,6 +220,7 @@ class ApiHandler:
         status: int,
         params: dict[str, Any],
         fault: str | None = None,
+        error: dict[str, Any] | None = None,
     ) -> None:
         if isinstance(chat_id, str) and chat_id.lstrip("-").isdigit():
             chat_id = int(chat_id)
@@ -229,6 +232,7 @@ class ApiHandler:
                 ts=self.world.now(),
                 fault=fault,
                 params=params,
+                error=error,
             )
         )
 

@@ -295,16 +295,22 @@ class LoggedRequest:
     ts: float
     fault: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    # A refused call's answer exactly as sent ({"ok": false, "error_code", "description",
+    # "parameters"}), so a test can compare Telegram's wording, not PTB's rewording of it.
+    error: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly form for the control API."""
-        return {
+        out: dict[str, Any] = {
             "method": self.method,
             "chat_id": self.chat_id,
             "status": self.status,
             "ts": self.ts,
             "fault": self.fault,
         }
+        if self.error is not None:
+            out["description"] = self.error.get("description")
+        return out
 
 
 class World:

@@ -24,7 +24,11 @@ from handoff.policy import (
 )
 
 STALE_JOB = "h.stale"
-NOTE_MAX = 4000
+# What a waiting parent writes reaches the peer in the summary (split into as many
+# messages as Telegram needs): room for four full-length Telegram messages (4 x 4096), so a
+# parent's long message is never cut, while a parent who writes for hours cannot make the
+# summary endless.
+NOTE_MAX = 4 * 4096
 
 
 async def _places(ctx: Ctx, queued: list[Conversation] | None = None

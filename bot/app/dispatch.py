@@ -28,6 +28,7 @@ from flows.safety import Assessment, ask, assess, assess_window
 from flows.safety.response import crisis_reply
 from handoff import albums
 from handoff import api as handoff
+from handoff.queue import NOTE_MAX
 from handoff.speech import parent_label, staff_lang, staff_say
 from handoff.unreachable import reachable_again
 
@@ -243,7 +244,8 @@ async def crisis(ctx: Ctx, parent: Parent, ev: Inbound, a: Assessment) -> None:
         await handoff.parent_event(ctx, parent, before, ev)  # the specialist sees their words
     elif ev.kind in ("text", "media") and ev.text:
         if conv.status == "queued" and not conv.waiting_note:
-            conv.waiting_note = ev.text[:2000]  # the peer should not make them repeat it
+            # The peer should not make them repeat it: all of it, as any waiting note.
+            conv.waiting_note = ev.text[:NOTE_MAX]
     if ev.kind == "callback" and ev.callback_id:
         ctx.send(AnswerCallback(ev.callback_id))
     parent.flow_state = HANDED_OFF

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.telegram.outgoing import split_text
 from core.context import Ctx
 from core.storage.models import Conversation, Parent, RelayLink, Staff
 from flows.events import Inbound, SendText
@@ -21,7 +22,6 @@ WINDOW = timedelta(seconds=10)
 MAX_IN_WINDOW = 8  # more than this within WINDOW is a flood (people do send bursts of 3-5)
 QUIET_AFTER = timedelta(seconds=20)  # flood mode ends after this long under the limit
 FLUSH_AFTER = timedelta(seconds=3)
-MAX_BATCH_CHARS = 3500
 
 
 def register(ctx: Ctx, parent: Parent) -> bool:
@@ -46,7 +46,7 @@ async def batch_relay(ctx: Ctx, parent: Parent, conv: Conversation, ev: Inbound)
     if not batch:
         await ctx.schedule("flood_flush", ctx.now + FLUSH_AFTER, chat_id=parent.chat_id,
                            parent_id=parent.id, payload={"conv": conv.id})
-    batch.append(ev.text[:MAX_BATCH_CHARS])
+    batch.append(ev.text)  # whole: the batch is split into as many messages as it needs
     conv.relay_batch = batch
     conv.last_parent_msg_at = ctx.now
 
@@ -61,12 +61,16 @@ async def flush(ctx: Ctx, conv_id: int) -> None:
         return  # the conversation ended or moved; the texts were screened and are in the inbox
     parent = await ctx.session.get(Parent, conv.parent_id)
     pseudonym = parent.pseudonym if parent else "?"
-    link = RelayLink(conversation_id=conv.id, staff_chat_id=conv.specialist_id,
-                     staff_message_id=None, created_at=ctx.now)
-    ctx.session.add(link)
-    await ctx.session.flush()
     staff = await ctx.session.get(Staff, conv.specialist_id)
     lang = staff_lang(staff) if staff is not None else "en"  # the specialist reads it
     header = ctx.text("moderation.batch_header", lang, pseudonym=pseudonym, count=len(batch))
     body = "\n\n".join(batch)
-    ctx.send(SendText(conv.specialist_id, f"{header}\n\n{body}", meta={"relay_link": link.id}))
+    # Every text whole: a batch longer than one Telegram message goes as several (split
+    # between the parent's messages where it can be), each linked to the conversation, so
+    # a reply to any of them (the header says "reply to this message") reaches the parent.
+    for part in split_text(f"{header}\n\n{body}"):
+        link = RelayLink(conversation_id=conv.id, staff_chat_id=conv.specialist_id,
+                         staff_message_id=None, created_at=ctx.now)
+        ctx.session.add(link)
+        await ctx.session.flush()
+        ctx.send(SendText(conv.specialist_id, part, meta={"relay_link": link.id}))

@@ -150,28 +150,54 @@ async def call(bot: Bot, chat_id: int | None, method: str, params: dict[str, Any
             await bot.leave_chat(chat_id)  # type: ignore[arg-type]
             return Outcome("sent")
         return Outcome("dead", error=f"unknown method {method}")
-    except RetryAfter as exc:
+    except TelegramError as exc:
+        return classify(exc, method)
+
+
+# What is already true when Telegram refuses the call (lower-cased descriptions, as PTB
+# gives them without "Bad Request: "): an edit that changes nothing (sent again after a
+# crash between Telegram's OK and our commit, or a message that already reads so), and a
+# message to delete that is gone already (the person deleted it, or a retried delete).
+# telegram-bot-api/Client.cpp: fail_query_with_error (MESSAGE_NOT_MODIFIED) and
+# check_message(..., "message to delete", ...).
+_ALREADY_SO = ("message is not modified", "message to delete not found")
+
+
+def classify(exc: TelegramError, method: str = "") -> Outcome:
+    """What a refused or failed Bot API call (``method``) means for the outbox row.
+
+    PTB picks the exception from the HTTP status alone (403 Forbidden, 400 BadRequest,
+    400 with ``migrate_to_chat_id`` ChatMigrated, 429 RetryAfter, 401 InvalidToken, 5xx
+    and no answer NetworkError); the description matters only where the request's goal
+    already holds (``_ALREADY_SO``). ``tests/data/bot_api_errors.yaml`` lists the real
+    descriptions this is checked against.
+    """
+    if isinstance(exc, RetryAfter):
         return Outcome("retry", retry_after=retry_after_seconds(exc), error="429")
-    except Forbidden:
+    if isinstance(exc, Forbidden):
+        # Blocked, deactivated, never started, kicked or not a member: nobody to send to.
         return Outcome("gone", error="403")
-    except ChatMigrated as exc:
+    if isinstance(exc, ChatMigrated):
         # telegram-bot-api/Client.cpp check_chat_access: 400 "Bad Request: group chat was
         # upgraded to a supergroup chat" with parameters.migrate_to_chat_id
         return Outcome("migrated", error="400 group chat was upgraded to a supergroup chat",
                        migrate_to=int(exc.new_chat_id))
-    except BadRequest as exc:
+    if isinstance(exc, BadRequest):
+        if str(exc).lower().startswith(_ALREADY_SO):
+            return Outcome("sent", error=f"400 {_safe(exc)}")
         if too_late(method, str(exc)):
             return Outcome("late", error=f"400 {_safe(exc)}")
+        # The request itself can never succeed (too long, expired callback, a message that
+        # can no longer be edited or deleted): trying again would fail the same way.
         return Outcome("dead", error=f"400 {_safe(exc)}")
-    except (InvalidToken, EndPointNotFound):
+    if isinstance(exc, (InvalidToken, EndPointNotFound)):
         # 401: the token was revoked (``do_api_request`` reports it as EndPointNotFound;
         # sendMessage exists, so for us it can only be the token). ``bot.telegram.health``
         # says what to do; the row waits and tries again.
         return Outcome("retry", retry_after=30, error="invalid token")
-    except (TimedOut, NetworkError) as exc:
+    if isinstance(exc, (TimedOut, NetworkError)):
         return Outcome("retry", error=f"network {_safe(exc)}")
-    except TelegramError as exc:
-        return Outcome("retry", error=f"telegram {_safe(exc)}")
+    return Outcome("retry", error=f"telegram {_safe(exc)}")
 
 
 def too_late(method: str, description: str) -> bool:
