@@ -24,6 +24,7 @@ TEXT_BYTES_LIMIT = 1 << 15  # Client.cpp get_formatted_text: the raw text, marku
 CAPTION_LIMIT = 1024
 DELETE_WINDOW = 48 * 3600  # a bot deletes messages (its own, or in private chats) this young
 CALLBACK_DATA_LIMIT = 64
+CALLBACK_TEXT_LIMIT = 200
 # telegram-bot-api/Client.cpp, fail_query_with_error: TDLib's MESSAGE_NOT_MODIFIED becomes
 # "Bad Request: message is not modified: specified new message content and reply markup
 # are exactly the same as a current content and reply markup of the message".
@@ -569,6 +570,12 @@ def answer_callback_query(world: World, params: Params) -> Any:
     require(record is not None and not record.answered, bad_request(_QUERY_INVALID))
     assert record is not None
     require(world.now() - record.ts <= CALLBACK_ANSWER_WINDOW, bad_request(_QUERY_INVALID))
+    # Bot API docs: text "0-200 characters". Telegram's servers refuse a longer one with
+    # MESSAGE_TOO_LONG, which telegram-bot-api passes on as it is (second letter upper
+    # case, so not lower-cased: Client.cpp fail_query_with_error); reported e.g. in
+    # eternnoir/pyTelegramBotAPI#500 as "Bad Request: MESSAGE_TOO_LONG".
+    require(len(str(params.get("text") or "")) <= CALLBACK_TEXT_LIMIT,
+            bad_request("MESSAGE_TOO_LONG"))
     record.answered = True
     record.answer = {
         "text": params.get("text"),

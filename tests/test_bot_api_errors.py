@@ -24,7 +24,9 @@ from telegram import Bot, InputMediaPhoto
 from telegram.error import TelegramError
 
 from bot.telegram.client import Outcome, call, classify
+from bot.telegram.outgoing import serialize
 from fake_telegram import FakeTelegram
+from flows.events import AnswerCallback
 
 ROWS: list[dict[str, Any]] = YAML(typ="safe").load(
     (Path(__file__).parent / "data" / "bot_api_errors.yaml").read_text(encoding="utf-8"))
@@ -199,6 +201,27 @@ async def _cant_be_deleted(fake: FakeTelegram, bot: Bot) -> Outcome:
 @scenario("query_too_old")
 async def _query_too_old(fake: FakeTelegram, bot: Bot) -> Outcome:
     return await call(bot, None, "answerCallbackQuery", {"callback_query_id": "4242"})
+
+
+async def _pressed(fake: FakeTelegram, bot: Bot) -> str:
+    mid = await _bot_message(bot)
+    return str(fake.user_presses(PARENT, mid, "x")["id"])
+
+
+@scenario("toast_too_long")
+async def _toast_too_long(fake: FakeTelegram, bot: Bot) -> Outcome:
+    query = await _pressed(fake, bot)
+    return await call(bot, None, "answerCallbackQuery",
+                      {"callback_query_id": query, "text": "x" * 201})
+
+
+async def test_the_lines_toasts_are_cut_to_what_telegram_takes(
+        fake_tg: FakeTelegram, bot: Bot) -> None:
+    """A coordinator's long toast text (``staff.button_expired``) still stops the spinner."""
+    query = await _pressed(fake_tg, bot)
+    [(_, method, params, _)] = serialize(AnswerCallback(query, "That button has expired. " * 20))
+    outcome = await call(bot, None, method, params)
+    assert outcome.verdict == "sent", outcome
 
 
 @scenario("button_data_invalid")

@@ -25,6 +25,7 @@ from flows.events import (
 )
 
 TELEGRAM_TEXT_LIMIT = 4096
+TELEGRAM_TOAST_LIMIT = 200  # answerCallbackQuery's text: "0-200 characters" (Bot API docs)
 
 
 def split_text(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
@@ -76,8 +77,11 @@ def serialize(action: Action) -> list[Outgoing]:
                                                   "message_ids": sorted(action.message_ids)},
                  dict(action.meta))]
     if isinstance(action, AnswerCallback):
+        # A toast over 200 characters is refused outright (MESSAGE_TOO_LONG), which would
+        # leave the button spinning: a long content text is cut to fit instead.
+        text = action.text[:TELEGRAM_TOAST_LIMIT] if action.text else action.text
         return [(None, "answerCallbackQuery", {"callback_query_id": action.callback_id,
-                                                "text": action.text}, {})]
+                                                "text": text}, {})]
     if isinstance(action, EditText):
         params = {"message_id": action.message_id, "text": action.text[:TELEGRAM_TEXT_LIMIT]}
         if action.buttons:
