@@ -25,6 +25,7 @@ from flows.events import AnswerCallback, Inbound, LeaveChat, SendText
 from flows.parent import flow as parent_flow
 from flows.parent.groups import JOB as MEETING_JOB
 from flows.safety import Assessment, ask, assess, assess_window
+from flows.safety.features import written_lang
 from flows.safety.response import crisis_reply
 from handoff import albums
 from handoff import api as handoff
@@ -175,7 +176,7 @@ async def _ask_directly(ctx: Ctx, parent: Parent, conv: Conversation | None, ev:
             staff_say(ctx, staff, "staff.concern_note",
                       who=parent_label(ctx, parent, staff_lang(staff)))
             return False  # relayed below, as any message
-    lang = parent.lang
+    lang = _reply_language(ctx, parent, ev)
     row = tuple(ctx.text_button(ev.chat_id, f"safety.{key}", lang, ask.ACTION, arg)
                 for key, arg in (("yes", ask.YES), ("no", ask.NO), ("not_sure", ask.NOT_SURE)))
     ctx.say(ev.chat_id, "safety.ask_directly", lang, buttons=(row,))
@@ -224,12 +225,20 @@ def _belongs_to_handoff(ctx: Ctx, ev: Inbound) -> bool:
     return True
 
 
+def _reply_language(ctx: Ctx, parent: Parent, ev: Inbound) -> str:
+    """The crisis lines and the direct question come in the language the parent wrote
+    this message in, when it plainly differs from theirs (a phone set to English, a
+    parent writing in Spanish tonight); their language setting stays as it is."""
+    written = written_lang(ev.text) if ev.kind in ("text", "media") else None
+    return written if written in ctx.content.languages else parent.lang
+
+
 async def crisis(ctx: Ctx, parent: Parent, ev: Inbound, a: Assessment) -> None:
     """The crisis response: lines at once, front of the queue, alerts, audit."""
     category = a.category or "general"
     _forget_window(parent)
-    ctx.send(SendText(ev.chat_id, crisis_reply(a.category, parent.lang, ctx.content, ctx.now,
-                                               categories=a.categories)))
+    ctx.send(SendText(ev.chat_id, crisis_reply(a.category, _reply_language(ctx, parent, ev),
+                                               ctx.content, ctx.now, categories=a.categories)))
     if category == "domestic_violence":
         parent.no_checkin = True
         parent.flow_data = {**parent.flow_data, "no_checkin": True}

@@ -15,6 +15,7 @@ from core.context import Ctx, NotReadyYet
 from core.storage import outbox
 from core.storage.models import Conversation, InboxRow, Job, Parent, SentMessage
 from flows.events import DeleteMessage, Inbound
+from flows.safety.features import written_lang
 from handoff.queries import OPEN
 
 # No 0/O or 1/I: a pseudonym is read aloud between a specialist and a coordinator.
@@ -34,6 +35,13 @@ def language_from_hint(code: str | None, available: tuple[str, ...]) -> str:
         if base in available:
             return base
     return "en"
+
+
+def first_language(ev: Inbound, available: tuple[str, ...]) -> str:
+    """A new parent's language: the one their first message is plainly written in, else
+    their phone's (a Spanish-speaking parent on an English phone reads Spanish)."""
+    written = written_lang(ev.text)
+    return written if written in available else language_from_hint(ev.language_code, available)
 
 
 # The parent with their open conversation, in one query: every parent message needs both.
@@ -92,7 +100,7 @@ async def parent_and_open_conversation(ctx: Ctx, ev: Inbound
             pseudonym=pseudonym,
             tg_user_id=ev.user_id,
             chat_id=ev.chat_id,
-            lang=language_from_hint(ev.language_code, tuple(ctx.content.languages)),
+            lang=first_language(ev, tuple(ctx.content.languages)),
             flow_state="",
             flow_data={},
             created_at=ctx.now,

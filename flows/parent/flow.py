@@ -64,6 +64,7 @@ from flows.parent.engage import _btn_help, _cmd_start, _first_message, _reflect,
 from flows.parent.explore import _btn_ideas, _btn_topic, _choose_topic, _strengths_told, _topic
 from flows.parent.offers import _help_buttons, _peer_button, _peer_like_me_button, _prompt
 from flows.parent.plan import _btn_checkin, _btn_checkin_reply, _btn_step, _step_chosen
+from flows.safety.features import written_lang
 from flows.safety.response import boundary_reply
 
 if TYPE_CHECKING:
@@ -120,8 +121,12 @@ class _Ctx:
         self.secret = secret
         self.data: dict[str, Any] = dict(snap.data)
         self.lang = snap.lang if snap.lang in LANGUAGES else "en"
-        if not snap.state and event.language_code:
-            self.lang = language_guess(event.language_code)
+        if not snap.state:  # a first message: the language it is written in, else the phone's
+            written = written_lang(event.text) if event.kind == "text" else None
+            if written in LANGUAGES:
+                self.lang = written
+            elif event.language_code:
+                self.lang = language_guess(event.language_code)
         self.region = snap.region
         self.turn = m.Turn(self.data, region_known=_has_region(snap.region))
         m.restore(self.turn, snap.state)

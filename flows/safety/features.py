@@ -54,6 +54,40 @@ def guess_lang(folded: str) -> str:
     return "es" if es > en else "en"
 
 
+# Words that say which language a message is written in (folded: no accents), beyond
+# the function words above; "no", "me" and "a" are left out: both languages use them.
+_ES_CLEAR = (_ES | frozenset(
+    "quiero puedo tengo soy hoy siento creo nadie todo todos manana noche vida hacer "
+    "ayuda necesito hablar alguien hijos ninos esposo mama papa casa ahora aqui".split())
+    ) - {"no", "me", "a"}
+_EN_CLEAR = (_EN | frozenset(
+    "want cant can't need help talk someone kids son daughter husband tonight here now "
+    "know feel think".split())) - {"no", "me", "a"}
+
+
+def written_lang(text: str | None) -> str | None:
+    """The language a message is plainly written in ("es" or "en"), or None when it is
+    too short or mixed to tell.
+
+    A parent's Telegram language is the phone's, not theirs: a Spanish-speaking parent
+    on an English phone should read the crisis lines, and their welcome, in Spanish.
+    "Plainly": at least two telling words, and twice as many as of the other language.
+    """
+    if not text:
+        return None
+    es = en = 0
+    for w in _WORD.findall(normalize(text[:MAX_CHARS])):
+        if w in _ES_CLEAR:
+            es += 1
+        elif w in _EN_CLEAR:
+            en += 1
+    if es >= 2 and es > 2 * en:
+        return "es"
+    if en >= 2 and en > 2 * es:
+        return "en"
+    return None
+
+
 def fold(text: str) -> str:
     """The rules' normalization, without text-speak expansion (the model learns that)."""
     return normalize(text[:MAX_CHARS])
