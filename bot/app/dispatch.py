@@ -23,6 +23,7 @@ from flows.callbacks import decode
 from flows.content.models import Region
 from flows.events import AnswerCallback, Inbound, LeaveChat, SendText
 from flows.parent import flow as parent_flow
+from flows.parent.card import CARD
 from flows.parent.groups import JOB as MEETING_JOB
 from flows.safety import Assessment, ask, assess, assess_window
 from flows.safety.features import written_lang
@@ -257,6 +258,8 @@ async def crisis(ctx: Ctx, parent: Parent, ev: Inbound, a: Assessment) -> None:
             conv.waiting_note = ev.text[:NOTE_MAX]
     if ev.kind == "callback" and ev.callback_id:
         ctx.send(AnswerCallback(ev.callback_id))
+    if CARD in (parent.flow_data or {}):  # a crisis never waits for a handoff card
+        parent.flow_data = {k: v for k, v in parent.flow_data.items() if k != CARD}
     parent.flow_state = HANDED_OFF
 
 

@@ -144,6 +144,8 @@ class _Ctx:
 
     def result(self) -> FlowResult:
         state = "" if self.state == m.NEW else self.state
+        if state != m.REVIEWING_CARD:
+            self.data.pop(card.CARD, None)  # a card they moved on from keeps none of their words
         return FlowResult(state, self.data, self.lang, self.actions, self.effects)
 
     def reset(self) -> None:

@@ -60,7 +60,8 @@ STATES: dict[str, tuple[str, str]] = {
 }
 
 # Where "what would help right now" can be answered from (buttons stay useful a while).
-_HELP_FROM = [LISTENING, CHECKED_IN, OFFERING_IDEAS, OFFERING_RESOURCES, AFTER_RESOURCES]
+_HELP_FROM = [LISTENING, CHECKED_IN, OFFERING_IDEAS, OFFERING_RESOURCES, AFTER_RESOURCES,
+              REVIEWING_CARD]
 # Free text in a state that is waiting for a button: reflect and keep the offer open.
 _SHARE_IN = [LISTENING, OFFERING_IDEAS, OFFERING_CHECKIN, OFFERING_RESOURCES, AFTER_RESOURCES]
 _ANY_BUT_HANDOFF = [s for s in STATES if s not in (HANDED_OFF, CONFIRMING_FORGET)]

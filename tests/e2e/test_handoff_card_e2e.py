@@ -135,3 +135,17 @@ async def test_a_card_never_sent_is_wiped_after_a_day_and_a_sent_line_with_reten
     await purge(line.runtime.db, datetime.now(UTC) + timedelta(days=31), 30)
     conv = await conv_of(line, 9603)
     assert conv is not None and conv.status == "ended" and conv.card_line is None
+
+
+async def test_a_crisis_on_the_card_is_queued_at_once_and_the_draft_is_gone(
+        line: Line) -> None:
+    parent = line.parent(9604)
+    parent.says("/talk my son will not go to school")
+    await parent.reads(t(line, "parent.card.show")[:30])
+    parent.says("i can't do this anymore. i took all my pills")
+    await parent.reads("911")
+    conv = await conv_of(line, 9604)
+    assert conv is not None and conv.crisis and not conv.from_card
+    async with line.runtime.db.read() as s:
+        p = (await s.scalars(select(Parent).where(Parent.tg_user_id == 9604))).one()
+        assert "card" not in p.flow_data and p.flow_state == "handed_off"

@@ -115,3 +115,14 @@ def test_a_card_button_after_the_card_was_sent_is_an_expired_button(content: Con
     chat.press_data(encode(SECRET, CHAT, "cd", "send"))
     assert chat.texts() == [chat.t("common.expired_button")]
     assert len(_peers(chat)) == 1
+
+
+def test_moving_on_from_the_card_keeps_none_of_its_words(content: Content) -> None:
+    chat = _card_for(content)
+    chat.say("We have a home visit on Friday")
+    assert chat.snap.data["card"]["line"]
+    chat.press_data(encode(SECRET, CHAT, "h", "res"))  # "resources" from an earlier message
+    assert chat.snap.state != "reviewing_card"
+    assert "card" not in chat.snap.data
+    chat.say("/talk")
+    assert chat.t("parent.card.no_line") in chat.texts()[0]  # a new card, nothing carried
