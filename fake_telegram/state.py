@@ -152,6 +152,8 @@ class ChatRecord:
     bot_kicked: bool = False
     #: A basic group upgraded to a supergroup: sends answer 400 with this id.
     migrated_to: int | None = None
+    #: An admin turned off "send messages" for members (the bot among them).
+    members_can_send: bool = True
 
     def as_chat(self) -> dict[str, Any]:
         """The ``Chat`` object embedded in messages."""
@@ -488,6 +490,11 @@ class World:
             # telegram-bot-api/Client.cpp, check_chat_access: "bot is not a member of the
             # group chat" (Group, left) / "... of the supergroup chat" (Supergroup)
             raise forbidden(f"bot is not a member of the {chat.type} chat")
+        elif not chat.members_can_send:
+            # TDLib MessageContent.cpp can_send_message_content (Text, !can_send_messages):
+            # "Not enough rights to send text messages to the chat", first letter lowered
+            # by telegram-bot-api/Client.cpp fail_query_with_error.
+            raise bad_request("not enough rights to send text messages to the chat")
         return chat
 
     def message(self, chat_id: int, message_id: Any) -> StoredMessage | None:

@@ -95,6 +95,13 @@ async def _not_member_group(fake: FakeTelegram, bot: Bot) -> Outcome:
     return await call(bot, GROUP, "sendMessage", {"text": "alert"})
 
 
+@scenario("group_read_only")
+async def _group_read_only(fake: FakeTelegram, bot: Bot) -> Outcome:
+    fake.add_bot_to_group(GROUP, PARENT)
+    fake.world.chats[GROUP].members_can_send = False  # an admin turned "send messages" off
+    return await call(bot, GROUP, "sendMessage", {"text": "alert"})
+
+
 @scenario("kicked_supergroup")
 async def _kicked_supergroup(fake: FakeTelegram, bot: Bot) -> Outcome:
     fake.add_bot_to_group(SUPERGROUP, PARENT)

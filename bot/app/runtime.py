@@ -34,7 +34,7 @@ from bot.app.jobs import JobRunner
 from bot.app.processor import GIL_SWITCH_SECONDS, Processor
 from bot.app.ratelimit import LocalRateLimiter, SharedRateLimiter
 from bot.app.sender import Limiter, Sender
-from bot.app.staff_chat import StaffChat
+from bot.app.staff_chat import StaffChat, unwritable
 from bot.app.workers import InboxWorkers, replica_id
 from bot.telegram.client import Outcome, build_application, call, retry_after_seconds
 from bot.telegram.health import ApiHealth
@@ -265,6 +265,8 @@ class LineRuntime:
             try:
                 if outcome.verdict == "gone":
                     await staff.refused(target)  # type: ignore[arg-type]
+                elif outcome.verdict == "dead" and (why := unwritable(outcome.error)):
+                    await staff.refused(target, why)  # type: ignore[arg-type]
                 elif outcome.verdict == "sent":
                     await staff.delivered()
             except Exception as exc:

@@ -134,10 +134,34 @@ async def clear_removed(session: AsyncSession) -> bool:
     return result.first() is not None
 
 
+# A 400 for the staff chat that no retry mends, with the sentence that says what to do
+# (Bot API wording: telegram-bot-api/Client.cpp "chat not found"; TDLib MessageContent.cpp
+# "Not enough rights to send text messages to the chat", passed on lower-cased).
+UNWRITABLE: dict[str, str] = {
+    "chat not found": (
+        "Telegram does not know the staff group (chat {chat}, chat not found), so staff "
+        "alerts cannot reach it: check PARENTLINE_STAFF_CHAT_ID (a group's id starts with "
+        "-) and that the bot was added to that group."),
+    "not enough rights to send": (
+        "The bot may not write in the staff group (chat {chat}, not enough rights), so "
+        "staff alerts cannot reach it: let members send messages there, or make the bot an "
+        "admin of the group."),
+}
+
+
+def unwritable(error: str) -> str | None:
+    """Which of :data:`UNWRITABLE` a refused call's error is, if any."""
+    lowered = error.lower()
+    return next((key for key in UNWRITABLE if key in lowered), None)
+
+
 def removed_reason(removed: dict[str, Any] | None) -> str | None:
-    """The one sentence /readyz gives while the bot is out of the staff group."""
+    """The one sentence /readyz gives while staff alerts cannot reach the staff group."""
     if removed is None:
         return None
+    status = str(removed.get("status"))
+    if status in UNWRITABLE:
+        return UNWRITABLE[status].format(chat=removed.get("chat_id"))
     return (f"The bot is not in the staff group (chat {removed.get('chat_id')}, "
             f"{removed.get('status')}), so staff alerts cannot reach it: add the bot to the "
             "group again, or set PARENTLINE_STAFF_CHAT_ID to a group it is in.")
@@ -267,18 +291,18 @@ class StaffChat:
             log.warning("staff chat %s was upgraded to supergroup %s; staff alerts go there "
                         "now", old, new)
 
-    async def refused(self, chat_id: int) -> None:
-        """A 403 for the staff chat: the bot is not (or no longer) in it."""
+    async def refused(self, chat_id: int, status: str = "403") -> None:
+        """A 403 for the staff chat (the bot is not, or no longer, in it), or a 400 of
+        :data:`UNWRITABLE` (a wrong id, a group where the bot may not write)."""
         if self.removed is not None:
             return
-        self.removed = {"chat_id": chat_id, "status": "403"}
+        self.removed = {"chat_id": chat_id, "status": status}
         async with self.db.tx() as s:
             stored = await read(s)
             if stored.removed is None:
-                await save_removed(s, chat_id, "403", datetime.now(UTC))
-        log.error("Telegram refuses to deliver to the staff group (chat %s, 403): add the bot "
-                  "to the group again, or set PARENTLINE_STAFF_CHAT_ID to a group it is in",
-                  chat_id)
+                await save_removed(s, chat_id, status, datetime.now(UTC))
+        log.error("Telegram refuses to deliver to the staff group: %s",
+                  removed_reason(self.removed))
 
     async def delivered(self) -> None:
         """A send to the staff chat went through: the bot is in it."""

@@ -254,6 +254,51 @@ async def test_a_403_from_the_staff_group_alone_is_enough_to_say_so(line: Line) 
     assert "staff group" in body["warning"]
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])  # not about the kv table
+async def test_a_staff_chat_id_telegram_does_not_know_is_degraded_and_says_so(
+        line: Line) -> None:
+    """A mistyped PARENTLINE_STAFF_CHAT_ID: every alert there is a 400 "chat not found"
+    that no retry mends; /readyz says what to check instead of losing them quietly."""
+    await duty(line, 7406, "Ana")  # no staff group was ever made: Telegram knows no such chat
+    parent = line.parent(948)
+    parent.says("i want to kill myself")
+    await parent.reads(t(line, "crisis.suicide")[:30])
+
+    async def degraded() -> Any:
+        status, body = await ops(line, "/readyz")
+        return body if status == 200 and body["status"] == "degraded" else None
+
+    body = await eventually(degraded)
+    assert "chat not found" in body["warning"] and "PARENTLINE_STAFF_CHAT_ID" in body["warning"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])  # not about the kv table
+async def test_a_staff_group_where_the_bot_may_not_write_is_degraded_until_it_may(
+        line: Line) -> None:
+    await staff_group(line)
+    await duty(line, 7407, "Ana")
+    line.fake.world.chats[STAFF].members_can_send = False  # an admin made the group read-only
+    line.parent(949).says("i want to kill myself")
+
+    async def degraded() -> Any:
+        status, body = await ops(line, "/readyz")
+        return body if status == 200 and body["status"] == "degraded" else None
+
+    body = await eventually(degraded)
+    assert "not enough rights" in body["warning"]
+    refused = [r for r in line.fake.requests("sendMessage") if r.chat_id == STAFF]
+    assert refused and refused[-1].status == 400
+
+    line.fake.world.chats[STAFF].members_can_send = True  # the admin lets members write again
+    line.parent(950).says("i want to kill myself")
+
+    async def ready() -> Any:
+        status, body = await ops(line, "/readyz")
+        return body if status == 200 and body["status"] == "ready" else None
+
+    await eventually(ready)
+
+
 # --- 3. the token is revoked -----------------------------------------------------------------
 
 
