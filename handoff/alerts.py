@@ -34,7 +34,9 @@ def _category(ctx: Ctx, conv: Conversation, lang: str) -> str:
     if conv.crisis_category:
         return conv.crisis_category
     if conv.topic:
-        return conv.topic
+        topic = ctx.content.topic(conv.topic)  # its title in the specialist's language
+        return (topic.title.get(lang) or topic.title.get("en") or conv.topic) if topic \
+            else conv.topic
     return ctx.text("staff.summary_none", lang)
 
 

@@ -43,6 +43,12 @@ def resource_names(ctx: Ctx, ids: list[str], lang: str) -> list[str]:
     return names
 
 
+def language_name(ctx: Ctx, code: str) -> str:
+    """"English", "Español": the name the parent saw on their card (each in itself)."""
+    key = f"parent.buttons.lang_{code}"
+    return ctx.text(key, code) if ctx.content.has_text(key, code) else code
+
+
 def card_text(ctx: Ctx, conv: Conversation, parent: Parent | None, lang: str) -> str:
     """The parent's handoff card as they sent it, and what the line adds for safety.
 
@@ -71,7 +77,7 @@ def card_text(ctx: Ctx, conv: Conversation, parent: Parent | None, lang: str) ->
         who=parent_label(ctx, parent, lang),
         topic=topic_text(ctx, conv, lang),
         line=conv.card_line or none,
-        language=conv.lang,
+        language=language_name(ctx, conv.lang),
         experience=(ctx.text("staff.card_experience", lang, label=label) if label
                     else ctx.text("staff.card_anyone", lang)),
         region=region_text(ctx, parent, lang) if conv.region_shared else none,
