@@ -20,6 +20,7 @@ from sqlalchemy import select
 from bot.app.runtime import LineRuntime
 from core.storage.models import AuditEntry, Conversation, Parent
 from flows.safety import assess, assess_window
+from flows.safety.features import written_lang
 
 GREY = [
     "some nights i think it would be easier to just not wake up",
@@ -32,6 +33,8 @@ GREY = [
     "i feel like im disappearing and i dont even mind",
     "ya no se cuanto mas aguanto asi",
     "a veces pienso que seria mas facil desaparecer",
+    "no le veo sentido a nada",
+    "estoy tan cansada que quisiera desaparecer",
     "i just want everything to stop for a while",
     "i am so done with all of it",
 ]
@@ -57,9 +60,13 @@ def t(line: Line, key: str, lang: str = "en") -> str:
     return line.runtime.content.current.text(key, lang)
 
 
-def grey_message() -> str:
+def grey_message(lang: str = "en") -> str:
+    """A message in the model's grey zone, plainly written in ``lang`` when it is Spanish
+    (the question comes in the language the message is written in)."""
     for text in GREY:
-        a = assess(text, "en")
+        if lang == "es" and written_lang(text) != "es":
+            continue
+        a = assess(text, lang)
         if a.concern and not a.crisis and not a.wants_human and not a.fear_of_report:
             return text
     raise AssertionError("no candidate falls in the model's grey zone any more")
@@ -138,7 +145,7 @@ async def test_spanish_question_in_spanish(line: Line) -> None:
     parent = line.parent(8304, lang="es")
     parent.says("/start")
     await parent.reads()
-    parent.says(grey_message())
+    parent.says(grey_message("es"))
     question = await parent.reads(t(line, "safety.ask_directly", "es")[:40])
     assert [b["text"] for b in question["buttons"][0]] == ["Sí", "No", "No estoy segura/o"]
 

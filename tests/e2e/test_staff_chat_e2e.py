@@ -91,6 +91,15 @@ async def eventually(check: Any, timeout: float = 10.0) -> Any:
         await asyncio.sleep(0.1)
 
 
+async def readiness(line: Line, status: str) -> Any:
+    """/readyz's body once it answers 200 with ``status`` ("ready", "degraded")."""
+    async def check() -> Any:
+        code, body = await ops(line, "/readyz")
+        return body if code == 200 and body["status"] == status else None
+
+    return await eventually(check)
+
+
 def leaves(line: Line, chat_id: int) -> list[Any]:
     return [r for r in line.fake.requests("leaveChat") if r.chat_id == chat_id]
 
@@ -195,11 +204,7 @@ async def test_a_bot_removed_from_the_staff_group_is_degraded_and_parents_still_
     line.fake.remove_bot_from_group(STAFF, COORDINATOR)  # my_chat_member "kicked"
 
     # Still ready for a load balancer (parents are answered), with the warning to fix.
-    async def degraded() -> Any:
-        status, body = await ops(line, "/readyz")
-        return body if status == 200 and body["status"] == "degraded" else None
-
-    body = await eventually(degraded)
+    body = await readiness(line, "degraded")
     assert "staff group" in body["warning"] and str(STAFF) in body["warning"]
     assert "add the bot" in body["warning"] and "reason" not in body
     _, text = await ops(line, "/metrics")
@@ -246,11 +251,7 @@ async def test_a_403_from_the_staff_group_alone_is_enough_to_say_so(line: Line) 
     parent.says("i want to kill myself")
     await parent.reads(t(line, "crisis.suicide")[:30])
 
-    async def degraded() -> Any:
-        status, body = await ops(line, "/readyz")
-        return body if status == 200 and body["status"] == "degraded" else None
-
-    body = await eventually(degraded)
+    body = await readiness(line, "degraded")
     assert "staff group" in body["warning"]
 
 
@@ -264,11 +265,7 @@ async def test_a_staff_chat_id_telegram_does_not_know_is_degraded_and_says_so(
     parent.says("i want to kill myself")
     await parent.reads(t(line, "crisis.suicide")[:30])
 
-    async def degraded() -> Any:
-        status, body = await ops(line, "/readyz")
-        return body if status == 200 and body["status"] == "degraded" else None
-
-    body = await eventually(degraded)
+    body = await readiness(line, "degraded")
     assert "chat not found" in body["warning"] and "PARENTLINE_STAFF_CHAT_ID" in body["warning"]
 
 
@@ -280,11 +277,7 @@ async def test_a_staff_group_where_the_bot_may_not_write_is_degraded_until_it_ma
     line.fake.world.chats[STAFF].members_can_send = False  # an admin made the group read-only
     line.parent(949).says("i want to kill myself")
 
-    async def degraded() -> Any:
-        status, body = await ops(line, "/readyz")
-        return body if status == 200 and body["status"] == "degraded" else None
-
-    body = await eventually(degraded)
+    body = await readiness(line, "degraded")
     assert "not enough rights" in body["warning"]
     refused = [r for r in line.fake.requests("sendMessage") if r.chat_id == STAFF]
     assert refused and refused[-1].status == 400
@@ -292,11 +285,7 @@ async def test_a_staff_group_where_the_bot_may_not_write_is_degraded_until_it_ma
     line.fake.world.chats[STAFF].members_can_send = True  # the admin lets members write again
     line.parent(950).says("i want to kill myself")
 
-    async def ready() -> Any:
-        status, body = await ops(line, "/readyz")
-        return body if status == 200 and body["status"] == "ready" else None
-
-    await eventually(ready)
+    await readiness(line, "ready")
 
 
 # --- 3. the token is revoked -----------------------------------------------------------------
