@@ -414,7 +414,7 @@ async def find_command(ctx: Ctx, staff: Staff, ev: Inbound) -> None:
     ok, conv = await _replied_conv(ctx, staff, ev)
     if not ok:
         return
-    tools.find(ctx, staff, conv, ev.args)
+    await tools.find(ctx, staff, conv, ev.args)
 
 
 async def show_queue(ctx: Ctx, staff: Staff, ev: Inbound) -> None:

@@ -14,7 +14,7 @@ import hashlib
 
 from core.context import Ctx
 from core.storage.models import Conversation, Parent, Staff
-from flows.content import Resource, normalize
+from flows.content import Region, Resource, normalize
 from flows.content.replies import SavedReply, saved_replies, saved_reply
 from flows.events import SendText
 from handoff import buttons as B
@@ -42,9 +42,13 @@ def _title(ctx: Ctx, name: str, lang: str) -> str:
     return reply.title if reply else name
 
 
-def find_resources(ctx: Ctx, words: str) -> list[Resource]:
+def find_resources(ctx: Ctx, words: str, region: Region | None = None) -> list[Resource]:
     """Directory entries whose name, description or categories have every word (a word
-    start matches, accents ignored, any language): "escuel" finds "Escuela"."""
+    start matches, accents ignored, any language): "escuel" finds "Escuela".
+
+    With the parent's ``region``, help near them comes first, then national lines, then
+    entries for other places (still listed: a specialist may know better), each group in
+    the directory's order."""
     wanted = normalize(words).split()
     if not wanted:
         return []
@@ -56,7 +60,29 @@ def find_resources(ctx: Ctx, words: str) -> list[Resource]:
                                         *r.categories, r.id.replace("-", " ")]))
         if all(" " + w in hay for w in wanted):
             found.append(r)
-    return found
+    if region is None:
+        return found
+
+    def nearness(r: Resource) -> int:
+        if r.serves.national:
+            return 1
+        return 0 if r.serves.covers(region) else 2
+
+    return sorted(found, key=nearness)  # stable: the directory's order within each group
+
+
+async def _region_of(ctx: Ctx, staff: Staff, conv: Conversation | None) -> Region | None:
+    """The parent's region (the conversation replied to, or the specialist's only one),
+    only if they left it on their card (or sent no card)."""
+    if conv is None:
+        active = await queries.active_of(ctx.session, staff.tg_user_id)
+        conv = active[0] if len(active) == 1 else None
+    if conv is None or not conv.region_shared:
+        return None
+    parent = await ctx.session.get(Parent, conv.parent_id)
+    if parent is None or not (parent.region_zip or parent.region_state or parent.region_county):
+        return None
+    return Region(parent.region_zip, parent.region_state, parent.region_county)
 
 
 def _resource_by_key(ctx: Ctx, key: str) -> Resource | None:
@@ -93,13 +119,14 @@ async def reply_named(ctx: Ctx, staff: Staff, conv: Conversation | None, name: s
     await _send_reply(ctx, staff, name, conv)
 
 
-def find(ctx: Ctx, staff: Staff, conv: Conversation | None, words: str) -> None:
-    """``/find WORD``: matching directory entries, each a button that shares it."""
+async def find(ctx: Ctx, staff: Staff, conv: Conversation | None, words: str) -> None:
+    """``/find WORD``: matching directory entries, each a button that shares it; near the
+    parent first when the conversation is known and its card kept their region."""
     lang, chat = staff_lang(staff), staff.tg_user_id
     if not normalize(words):
         staff_say(ctx, staff, "staff.find_usage")
         return
-    found = find_resources(ctx, words)
+    found = find_resources(ctx, words, await _region_of(ctx, staff, conv))
     if not found:
         staff_say(ctx, staff, "staff.find_none")
         return

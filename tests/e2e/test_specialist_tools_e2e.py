@@ -8,6 +8,7 @@ are refused kindly. A Spanish-speaking specialist reads their alerts in Spanish.
 
 from __future__ import annotations
 
+import pytest
 from conftest import Line, Person
 from sqlalchemy import select
 
@@ -158,3 +159,37 @@ async def test_with_two_parents_a_reply_goes_where_it_is_meant(line: Line) -> No
     await ana.press(f"Parent {pseudonym}")
     await p_en.reads(reply_text(line, "take_your_time", "en"))
     assert not any(reply_text(line, "here", "en") in x for x in p_en.texts())
+
+
+@pytest.mark.parametrize("line_overrides", [{"demo": True}])  # the example region's entries
+@pytest.mark.parametrize("region_on_card", [True, False])
+async def test_find_puts_help_near_the_parent_first_only_if_their_card_kept_the_region(
+        line: Line, region_on_card: bool) -> None:
+    sam = await on_duty(line, 8401 + int(region_on_card), "Sam", ("en",))
+    parent = line.parent(9401 + int(region_on_card))
+    parent.says("/resources")
+    await parent.reads(t(line, "parent.region.ask")[:25])
+    parent.says("78701")  # Travis County, TX
+    await parent.reads(t(line, "parent.resources.after")[:25])
+    await parent.press(t(line, "parent.buttons.person"))
+    await parent.reads(t(line, "parent.card.show")[:30])
+    if not region_on_card:
+        await parent.press(t(line, "parent.buttons.card_no_region"))
+        await parent.reads(t(line, "parent.card.show")[:30])
+    await parent.press(t(line, "parent.buttons.card_send"))
+    await sam.reads("would like to talk")
+    await sam.press("Take")
+    await sam.reads("sent you their card")
+
+    sam.says("/find parent")
+    await sam.reads("entries match")
+    labels = sam.button_labels()
+    content = line.runtime.content.current
+    names = {r.id: r.name["en"][:60] for r in content.resources}
+    near = [names["example-travis-county-family-line"], names["example-texas-parent-line"]]
+    if region_on_card:
+        assert labels[:2] == near  # Travis County, then Texas, before national lines
+        national = {names[r.id] for r in content.resources if r.serves.national}
+        assert labels[2] in national  # and other places' entries last
+    else:  # the specialist's list gives away nothing the parent took off their card
+        assert labels[0] == names["example-family-resource-center"]
