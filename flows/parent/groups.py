@@ -80,4 +80,5 @@ def reminder_due(ctx: _Ctx) -> None:
     meeting = next((x for x in upcoming if x.start == at), None)
     if meeting is None:
         return  # the group changed its time or skips that day: no wrong reminder
-    ctx.send(ctx.text("parent.groups.reminder", at=at_time(ctx.content, meeting.start, ctx.lang)))
+    ctx.send(ctx.text("parent.groups.reminder", at=at_time(ctx.content, meeting.start, ctx.lang),
+                      zone=zone_label(ctx.content, r.meetings.timezone, ctx.lang)))

@@ -120,8 +120,9 @@ async def test_next_meeting_in_the_parents_language_and_the_reminder_is_sent_onc
     await restart(line)  # the job is durable
     await hurry(line, jobs[0])
     content = line.runtime.content.current
-    words = t(line, "parent.groups.reminder", at=at_time(content, meeting_at, "en"))
-    assert words == "A reminder you asked for: tomorrow at 6:30 pm."
+    words = t(line, "parent.groups.reminder", at=at_time(content, meeting_at, "en"),
+              zone="Pacific")
+    assert words == "A reminder you asked for: tomorrow at 6:30 pm (Pacific time)."
     await parent.reads(words)
     assert await pending(line, 9701) == []
 

@@ -38,11 +38,12 @@ def test_remind_button_schedules_the_day_before_and_says_when(content: Content) 
 def test_the_reminder_says_only_the_time_in_the_parents_language(content: Content) -> None:
     chat = Chat(content)
     chat.internal(job=JOB, resource=GROUP, at=WEDNESDAY.isoformat())
-    assert chat.texts() == ["A reminder you asked for: tomorrow at 6:30 pm."]
+    assert chat.texts() == ["A reminder you asked for: tomorrow at 6:30 pm (Pacific time)."]
     es = Chat(content, language_code="es")
     es.snap = replace(es.snap, lang="es", state="idle")
     es.internal(job=JOB, resource=GROUP, at=WEDNESDAY.isoformat())
-    assert es.texts() == ["Un recordatorio que pediste: mañana a las 6:30 p. m."]
+    assert es.texts() == [
+        "Un recordatorio que pediste: mañana a las 6:30 p. m. (hora del Pacífico)."]
     for text in (*chat.texts(), *es.texts()):
         assert not any(word in text.casefold() for word in TELLTALE)
 
