@@ -85,12 +85,10 @@ def show(ctx: _Ctx) -> None:
     none = ctx.text("parent.card.none")
     topic = ctx.topic if card.get("topic") else None
     region = region_label(ctx.region) if card.get("region") else ""
-    experience = card.get("experience")
-    wish = (ctx.text("parent.card.experience",
-                     label=ctx.local(found.label))
-            if card.get("chosen") and experience
-            and (found := ctx.content.experience(str(experience))) is not None
-            else ctx.text("parent.card.anyone"))
+    chosen = (ctx.content.experience(str(card["experience"]))
+              if card.get("chosen") and card.get("experience") else None)
+    wish = (ctx.text("parent.card.experience", label=ctx.local(chosen.label))
+            if chosen is not None else ctx.text("parent.card.anyone"))
     text = ctx.text(
         "parent.card.show",
         topic=ctx.local(topic.title) if topic else none,
