@@ -39,8 +39,9 @@ def language_from_hint(code: str | None, available: tuple[str, ...]) -> str:
 
 def first_language(ev: Inbound, available: tuple[str, ...]) -> str:
     """A new parent's language: the one their first message is plainly written in, else
-    their phone's (a Spanish-speaking parent on an English phone reads Spanish)."""
-    written = written_lang(ev.text)
+    their phone's (a Spanish-speaking parent on an English phone reads Spanish). The same
+    rule as the flow's first turn (``flows.parent.flow._Ctx``), which has the last word."""
+    written = written_lang(ev.text) if ev.kind == "text" else None
     return written if written in available else language_from_hint(ev.language_code, available)
 
 

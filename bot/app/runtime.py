@@ -180,7 +180,6 @@ class LineRuntime:
                 "deleteWebhook")
             self.poller = Poller(self.db, self._get_updates, self.workers.wake.set,
                                  gather=self.settings.poll_gather_ms / 1000,
-                                 on_missed=self.health.updates_missed,
                                  health=self.health)
             self._spawn(self.poller.run(), "poller")
         log.info("parentline started (%s mode, replica %s)",

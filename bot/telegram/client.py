@@ -187,8 +187,8 @@ def classify(exc: TelegramError, method: str = "") -> Outcome:
             return Outcome("sent", error=f"400 {_safe(exc)}")
         if too_late(method, str(exc)):
             return Outcome("late", error=f"400 {_safe(exc)}")
-        # The request itself can never succeed (too long, expired callback, a message that
-        # can no longer be edited or deleted): trying again would fail the same way.
+        # The request itself can never succeed (too long, unparsable, a message that can no
+        # longer be edited): trying again would fail the same way.
         return Outcome("dead", error=f"400 {_safe(exc)}")
     if isinstance(exc, (InvalidToken, EndPointNotFound)):
         # 401: the token was revoked (``do_api_request`` reports it as EndPointNotFound;

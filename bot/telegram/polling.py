@@ -89,15 +89,12 @@ class Poller:
 
     def __init__(self, db: Database, get_updates: GetUpdates, on_stored: Callable[[], None],
                  timeout: int = 25, gather: float = 0.0,
-                 on_missed: Callable[[int], None] | None = None,
                  health: ApiHealth | None = None) -> None:
         """``gather``: after a poll that brought updates, wait this long before the next
         one, so that under load each poll (an HTTP round trip and a commit) brings
-        several updates. An idle line's long poll is not delayed by it. ``on_missed``
-        hears how many update ids Telegram skipped (see :func:`missed_updates`);
-        ``health`` hears every 409 and every normal answer (what /readyz says about
-        conflicts)."""
-        self.on_missed = on_missed
+        several updates. An idle line's long poll is not delayed by it. ``health`` hears
+        every 409, every normal answer (what /readyz says about conflicts) and how many
+        update ids Telegram skipped (see :func:`missed_updates`)."""
         self.db = db
         self.get_updates = get_updates
         self.on_stored = on_stored
@@ -133,8 +130,8 @@ class Poller:
                                 "Telegram probably dropped them unfetched (it keeps updates "
                                 "24 hours, button presses 150 seconds)", missed, offset,
                                 following - 1)
-                    if self.on_missed is not None:
-                        self.on_missed(missed)
+                    if self.health is not None:
+                        self.health.updates_missed(missed)
                 # Rows and the next offset in one commit; only the next call acknowledges
                 # them, so if this fails the same updates simply come again.
                 await store_updates(self.db, updates, datetime.now(UTC),
